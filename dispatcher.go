@@ -1,0 +1,381 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// Last errors written by the dispatcher itself.
+const (
+	errLockExpired = "lock expired before the attempt finished (the process stopped or the handler outlived LockDuration)"
+	errNoHandler   = "no handler registered for the topic"
+)
+
+// dispatcher owns the claim loop of one process. It is started and stopped
+// by the plugin's hooks or by JobStore.Start and JobStore.Stop.
+type dispatcher struct {
+	p *plugin
+
+	// wakeCh is signalled (never blocking) when work may be runnable.
+	wakeCh chan struct{}
+	// wakeMu guards wakeAt, the earliest future run time the loop should
+	// wake for; zero when there is none.
+	wakeMu sync.Mutex
+	wakeAt time.Time
+
+	// lifeMu serialises start and stop; run is the current run or nil.
+	lifeMu sync.Mutex
+	run    *dispatchRun
+}
+
+func newDispatcher(p *plugin) *dispatcher {
+	return &dispatcher{p: p, wakeCh: make(chan struct{}, 1)}
+}
+
+// wake tells the loop to claim now.
+func (d *dispatcher) wake() {
+	select {
+	case d.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// wakeLater tells the loop that a job becomes runnable at t.
+func (d *dispatcher) wakeLater(t time.Time) {
+	d.wakeMu.Lock()
+	if d.wakeAt.IsZero() || t.Before(d.wakeAt) {
+		d.wakeAt = t
+	}
+	d.wakeMu.Unlock()
+	d.wake()
+}
+
+// takeWakeAt returns and clears the earliest requested wake-up time.
+func (d *dispatcher) takeWakeAt() time.Time {
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	t := d.wakeAt
+	d.wakeAt = time.Time{}
+	return t
+}
+
+// start begins a run unless one is going.
+func (d *dispatcher) start() error {
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
+	if d.run != nil {
+		return nil
+	}
+	drv, err := d.p.rootDriver()
+	if err != nil {
+		return fmt.Errorf("start dispatcher: %w", err)
+	}
+	d.run = newDispatchRun(d, drv)
+	return nil
+}
+
+// stop ends the current run, if any, gracefully.
+func (d *dispatcher) stop() error {
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
+	if d.run == nil {
+		return nil
+	}
+	err := d.run.shutdown(d.p.config.ShutdownTimeout)
+	d.run = nil
+	return err
+}
+
+// dispatchRun is one start-to-stop life of the dispatcher: the claim loop,
+// the workers it started and the completer they report to.
+type dispatchRun struct {
+	d      *dispatcher
+	drv    driver.Driver
+	cfg    Config
+	logger *slog.Logger
+
+	stopClaiming context.CancelFunc
+	loopDone     chan struct{}
+	// jobsCtx is the parent of every handler's context.
+	jobsCtx    context.Context
+	cancelJobs context.CancelFunc
+
+	workers   sync.WaitGroup
+	slotFreed chan struct{}
+	completer *completer
+
+	mu      sync.Mutex
+	running map[*Job]struct{}
+	// released holds jobs given back at shutdown whose handler still runs.
+	released map[*Job]struct{}
+
+	// outage is set while claiming fails, so an outage is logged once.
+	outage bool
+}
+
+func newDispatchRun(d *dispatcher, drv driver.Driver) *dispatchRun {
+	loopCtx, stopClaiming := context.WithCancel(context.Background())
+	jobsCtx, cancelJobs := context.WithCancel(context.Background())
+	r := &dispatchRun{
+		d:            d,
+		drv:          drv,
+		cfg:          d.p.config,
+		logger:       d.p.app.Logger(),
+		stopClaiming: stopClaiming,
+		loopDone:     make(chan struct{}),
+		jobsCtx:      jobsCtx,
+		cancelJobs:   cancelJobs,
+		slotFreed:    make(chan struct{}, d.p.config.Workers),
+		running:      make(map[*Job]struct{}),
+		released:     make(map[*Job]struct{}),
+	}
+	r.completer = newCompleter(drv, r.logger, d.wakeLater)
+	go r.loop(loopCtx)
+	return r
+}
+
+// loop claims jobs whenever there may be runnable ones and free workers:
+// on a wake-up, when a worker frees up after a full claim, at a delayed
+// job's run time, and every PollInterval.
+func (r *dispatchRun) loop(ctx context.Context) {
+	defer close(r.loopDone)
+	free := r.cfg.Workers
+	poll := time.NewTicker(r.cfg.PollInterval)
+	defer poll.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var timerAt time.Time
+
+	claimNow, recoverNow, lookAhead := true, true, true
+	for {
+		if recoverNow {
+			r.recoverExpired(ctx)
+			recoverNow = false
+		}
+		if claimNow && free > 0 {
+			limit := min(free, r.cfg.BatchSize)
+			claimed := r.claim(ctx, limit)
+			free -= claimed
+			// A full claim means more may be waiting: claim again as soon
+			// as a worker is free.
+			claimNow = claimed == limit
+			if !claimNow && lookAhead {
+				if next := r.nextRunAt(ctx); !next.IsZero() {
+					r.d.wakeLater(next)
+				}
+			}
+			lookAhead = false
+			if claimNow && free > 0 {
+				continue
+			}
+		}
+
+		if at := r.d.takeWakeAt(); !at.IsZero() && (timerAt.IsZero() || at.Before(timerAt)) {
+			timerAt = at
+			timer.Reset(time.Until(at))
+		}
+
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.d.wakeCh:
+			claimNow = true
+		case <-poll.C:
+			claimNow, recoverNow, lookAhead = true, true, true
+		case <-timer.C:
+			timerAt = time.Time{}
+			claimNow, lookAhead = true, true
+		case <-r.slotFreed:
+			free++
+		}
+	}
+}
+
+// claim locks up to limit jobs and starts a worker for each; it returns how
+// many it started.
+func (r *dispatchRun) claim(ctx context.Context, limit int) int {
+	topics := r.d.p.handlers.list()
+	if len(topics) == 0 {
+		return 0
+	}
+	now := time.Now()
+	rows, err := r.drv.Claim(ctx, driver.ClaimParams{
+		Topics:      topics,
+		Limit:       limit,
+		Now:         now,
+		LockedUntil: now.Add(r.cfg.LockDuration),
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.reportOutage(err)
+		}
+		return 0
+	}
+	r.reportRecovered()
+	for _, row := range rows {
+		r.startWorker(jobFromRow(row))
+	}
+	return len(rows)
+}
+
+// nextRunAt returns the run time of the next delayed job, or zero.
+func (r *dispatchRun) nextRunAt(ctx context.Context) time.Time {
+	next, err := r.drv.NextRunAt(ctx, r.d.p.handlers.list())
+	if err != nil {
+		if ctx.Err() == nil {
+			r.reportOutage(err)
+		}
+		return time.Time{}
+	}
+	return next
+}
+
+// recoverExpired returns jobs with expired locks to pending (or failed).
+func (r *dispatchRun) recoverExpired(ctx context.Context) {
+	n, err := r.drv.RecoverExpired(ctx, driver.RecoverParams{Now: time.Now(), LastError: errLockExpired})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.reportOutage(err)
+		}
+		return
+	}
+	if n > 0 {
+		r.logger.Warn("jobs: recovered jobs whose lock expired", "jobs", n)
+	}
+}
+
+func (r *dispatchRun) reportOutage(err error) {
+	if !r.outage {
+		r.outage = true
+		r.logger.Error("jobs: the job database is unavailable; retrying every poll interval", "error", err)
+	}
+}
+
+func (r *dispatchRun) reportRecovered() {
+	if r.outage {
+		r.outage = false
+		r.logger.Info("jobs: the job database is available again")
+	}
+}
+
+// startWorker runs job on its own goroutine; the caller has reserved a slot.
+func (r *dispatchRun) startWorker(job *Job) {
+	ctx, cancel := context.WithDeadline(r.jobsCtx, job.LockedUntil)
+	job.ctx = ctx
+	r.mu.Lock()
+	r.running[job] = struct{}{}
+	r.mu.Unlock()
+	r.workers.Add(1)
+	go func() {
+		defer r.workers.Done()
+		defer func() { r.slotFreed <- struct{}{} }()
+		err := r.execute(job)
+		cancel()
+		r.report(job, r.outcome(job, err))
+	}()
+}
+
+// execute runs the topic's handler, turning a panic into an error.
+func (r *dispatchRun) execute(job *Job) (err error) {
+	handler := r.d.p.handlers.get(job.Topic)
+	if handler == nil {
+		return fmt.Errorf("%s: %q", errNoHandler, job.Topic)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			r.logger.Error("jobs: handler panicked", "job", job.ID, "topic", job.Topic,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	return handler(job)
+}
+
+// outcome decides what an attempt's result does to the job.
+func (r *dispatchRun) outcome(job *Job, err error) driver.Outcome {
+	o := driver.Outcome{ID: job.ID, LockVersion: job.lockVersion}
+	switch {
+	case err == nil:
+		o.Status = StatusCompleted
+	case r.jobsCtx.Err() != nil:
+		// Cancelled by shutdown: not the job's fault, run it again soon.
+		o.Status, o.RunAt, o.ReleaseAttempt = StatusPending, time.Now(), true
+	case job.Attempts > job.MaxRetries:
+		o.Status, o.LastError = StatusFailed, err.Error()
+		r.logger.Warn("jobs: job failed for good", "job", job.ID, "topic", job.Topic,
+			"attempts", job.Attempts, "error", err)
+	default:
+		o.Status, o.LastError = StatusPending, err.Error()
+		o.RunAt = time.Now().Add(r.cfg.RetryBackoff(job.Attempts))
+	}
+	return o
+}
+
+// report hands an outcome to the completer unless the job was given back at
+// shutdown meanwhile.
+func (r *dispatchRun) report(job *Job, o driver.Outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.running, job)
+	if _, ok := r.released[job]; ok {
+		delete(r.released, job)
+		return
+	}
+	r.completer.add(o)
+}
+
+// shutdown stops claiming, waits up to grace for running handlers, then
+// cancels the rest and puts their jobs back to pending at once.
+func (r *dispatchRun) shutdown(grace time.Duration) error {
+	r.stopClaiming()
+	<-r.loopDone
+
+	finished := make(chan struct{})
+	go func() {
+		r.workers.Wait()
+		close(finished)
+	}()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-finished:
+	case <-timer.C:
+		err = r.releaseRunning()
+	}
+	r.cancelJobs()
+	r.completer.close()
+	return err
+}
+
+// releaseRunning cancels running handlers and writes their jobs back to
+// pending, fenced by their claim, without using up an attempt.
+func (r *dispatchRun) releaseRunning() error {
+	r.mu.Lock()
+	now := time.Now()
+	outcomes := make([]driver.Outcome, 0, len(r.running))
+	for job := range r.running {
+		r.released[job] = struct{}{}
+		outcomes = append(outcomes, driver.Outcome{
+			ID: job.ID, LockVersion: job.lockVersion,
+			Status: StatusPending, RunAt: now, ReleaseAttempt: true,
+		})
+	}
+	r.mu.Unlock()
+	r.cancelJobs()
+	if len(outcomes) == 0 {
+		return nil
+	}
+	if _, err := r.drv.Finish(context.Background(), outcomes, now); err != nil {
+		return fmt.Errorf("release %d running jobs: %w", len(outcomes), err)
+	}
+	r.logger.Warn("jobs: shutdown cancelled running handlers; their jobs are pending again", "jobs", len(outcomes))
+	return nil
+}

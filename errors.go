@@ -1,0 +1,65 @@
+package jobs
+
+import (
+	"errors"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// Errors returned by the plugin. They are wrapped with context where they
+// occur: compare them with errors.Is, never with == or by their text.
+var (
+	// ErrNotFound reports that no job has the given id.
+	ErrNotFound = driver.ErrNotFound
+
+	// ErrCannotDelete reports a Delete of a job that is neither pending nor failed.
+	ErrCannotDelete = errors.New("only pending or failed jobs can be deleted")
+
+	// ErrCannotRequeue reports a Requeue of a job that is not failed.
+	ErrCannotRequeue = errors.New("only failed jobs can be requeued")
+
+	// ErrPayloadTooLarge reports a payload whose JSON encoding is longer than
+	// Config.MaxPayloadSize.
+	ErrPayloadTooLarge = errors.New("payload too large")
+
+	// ErrInvalidPayload reports a payload that cannot be encoded as JSON.
+	ErrInvalidPayload = errors.New("payload is not JSON-encodable")
+
+	// ErrEmptyTopic reports an empty (or blank) topic.
+	ErrEmptyTopic = errors.New("topic must not be empty")
+
+	// ErrTopicNotAllowed reports an HTTP enqueue of a topic outside
+	// Config.AllowedTopics.
+	ErrTopicNotAllowed = errors.New("topic not allowed")
+
+	// ErrTopicAlreadyRegistered reports a second handler for one topic.
+	ErrTopicAlreadyRegistered = errors.New("topic already has a handler")
+
+	// ErrNilHandler reports a Register call without a handler.
+	ErrNilHandler = errors.New("handler must not be nil")
+
+	// ErrInvalidOptions reports enqueue options out of range.
+	ErrInvalidOptions = errors.New("invalid enqueue options")
+
+	// ErrInvalidFilter reports a List filter out of range (unknown status,
+	// negative offset, limit above MaxListLimit).
+	ErrInvalidFilter = errors.New("invalid job filter")
+
+	// ErrInvalidConfig reports a Config value or PB_JOBS_* variable that
+	// cannot be used. The message names the field or variable.
+	ErrInvalidConfig = errors.New("invalid jobs config")
+
+	// ErrDisabled is returned by every store operation when the plugin was
+	// registered with Disabled (or PB_JOBS_DISABLED=true).
+	ErrDisabled = errors.New("jobs plugin is disabled")
+
+	// ErrNotRegistered is returned by every operation of a store obtained from
+	// an app on which Register was never called.
+	ErrNotRegistered = errors.New("jobs plugin is not registered on this app")
+
+	// ErrAlreadyRegistered reports a second Register call on one app.
+	ErrAlreadyRegistered = errors.New("jobs plugin is already registered on this app")
+
+	// ErrNotReady reports a store used before the app was bootstrapped.
+	ErrNotReady = errors.New("jobs store is not ready: the app is not bootstrapped yet")
+)

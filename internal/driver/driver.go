@@ -1,0 +1,154 @@
+// Package driver defines the small interface behind which each database keeps
+// its own SQL for the job table, and the row and parameter types shared by the
+// root package and every driver implementation.
+//
+// The package imports nothing of the project, so the root package and all
+// drivers can depend on it without cycles.
+package driver
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Job statuses as stored in the status column.
+const (
+	StatusPending    = "pending"
+	StatusProcessing = "processing"
+	StatusCompleted  = "completed"
+	StatusFailed     = "failed"
+)
+
+// Sentinel errors every driver maps its own errors to.
+var (
+	// ErrNotFound reports that no job has the given id.
+	ErrNotFound = errors.New("job not found")
+
+	// ErrWrongStatus reports that a job exists but is not in a status that
+	// allows the requested change.
+	ErrWrongStatus = errors.New("job is not in a status that allows this change")
+)
+
+// JobRow is one row of the job table.
+type JobRow struct {
+	ID         string
+	Topic      string
+	Payload    []byte
+	Status     string
+	RunAt      time.Time
+	Attempts   int
+	MaxRetries int
+	LastError  string
+	// LockedUntil is zero when the job holds no lock.
+	LockedUntil time.Time
+	// LockVersion grows by one at every claim; finishing a job is fenced by it.
+	LockVersion int64
+	Created     time.Time
+	Updated     time.Time
+}
+
+// InsertParams describes one job to insert as pending.
+type InsertParams struct {
+	ID         string
+	Topic      string
+	Payload    []byte
+	RunAt      time.Time
+	MaxRetries int
+	Now        time.Time
+}
+
+// ClaimParams selects runnable jobs and locks them for a worker.
+type ClaimParams struct {
+	// Topics limits the claim to jobs whose topic has a handler.
+	Topics []string
+	// Limit is the most jobs to claim (the number of free workers).
+	Limit int
+	// Now is the current time: jobs with run_at <= Now are runnable.
+	Now time.Time
+	// LockedUntil is the lock expiry written to every claimed job.
+	LockedUntil time.Time
+}
+
+// Outcome is the end of one claimed attempt, written only if the job still
+// holds the claim identified by LockVersion.
+type Outcome struct {
+	ID          string
+	LockVersion int64
+	// Status is the new status: completed, pending (retry or release) or failed.
+	Status string
+	// RunAt is the next run time when Status is pending.
+	RunAt     time.Time
+	LastError string
+	// ReleaseAttempt gives the attempt back (a job released at shutdown was
+	// not at fault and keeps its retries).
+	ReleaseAttempt bool
+}
+
+// ListParams filters and pages a listing. Empty strings match everything.
+type ListParams struct {
+	Topic  string
+	Status string
+	Limit  int
+	Offset int
+}
+
+// Stats counts jobs per status.
+type Stats struct {
+	Pending    int64
+	Processing int64
+	Completed  int64
+	Failed     int64
+}
+
+// RecoverParams turns processing jobs whose lock expired before Now back into
+// pending jobs (or failed ones when their attempts are used up).
+type RecoverParams struct {
+	Now       time.Time
+	LastError string
+}
+
+// Driver is the SQL of one database for the job table.
+//
+// Every state change is guarded by the current status, so concurrent callers
+// (threads or processes) never move a job along an edge that does not exist.
+type Driver interface {
+	// Migrate creates or upgrades the schema to the newest version.
+	Migrate(ctx context.Context) error
+
+	// Insert stores new pending jobs, all or none, and returns their rows.
+	Insert(ctx context.Context, jobs []InsertParams) ([]JobRow, error)
+
+	// Claim moves up to p.Limit runnable jobs of p.Topics to processing,
+	// counting one attempt and bumping LockVersion for each, and returns them.
+	Claim(ctx context.Context, p ClaimParams) ([]JobRow, error)
+
+	// Finish writes the outcomes whose claim is still current and returns how
+	// many were written. Outcomes of stale claims are skipped silently.
+	Finish(ctx context.Context, outcomes []Outcome, now time.Time) (int, error)
+
+	// RecoverExpired releases processing jobs whose lock has expired and
+	// returns how many it changed.
+	RecoverExpired(ctx context.Context, p RecoverParams) (int, error)
+
+	// Get returns one job or ErrNotFound.
+	Get(ctx context.Context, id string) (JobRow, error)
+
+	// List returns one page of jobs, newest first, and the total matching.
+	List(ctx context.Context, p ListParams) ([]JobRow, int64, error)
+
+	// Stats counts jobs per status.
+	Stats(ctx context.Context) (Stats, error)
+
+	// Delete removes a pending or failed job. It returns ErrNotFound or
+	// ErrWrongStatus when it cannot.
+	Delete(ctx context.Context, id string) error
+
+	// Requeue moves a failed job back to pending with fresh attempts, to run
+	// at runAt. It returns ErrNotFound or ErrWrongStatus when it cannot.
+	Requeue(ctx context.Context, id string, runAt, now time.Time) (JobRow, error)
+
+	// NextRunAt returns the earliest run_at of pending jobs of the topics, or
+	// the zero time when there is none. The dispatcher sleeps until then.
+	NextRunAt(ctx context.Context, topics []string) (time.Time, error)
+}

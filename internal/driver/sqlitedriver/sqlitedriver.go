@@ -1,0 +1,335 @@
+// Package sqlitedriver keeps the SQL of the job table for SQLite, run through
+// PocketBase's dbx builders: writes on the app's single-writer connection (or
+// the caller's transaction), reads on the concurrent pool.
+package sqlitedriver
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase/dbx"
+)
+
+// Driver implements driver.Driver for SQLite.
+type Driver struct {
+	write dbx.Builder
+	read  dbx.Builder
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// New returns a driver that writes through write and reads through read.
+// Pass PocketBase's NonconcurrentDB and ConcurrentDB, or the same transaction
+// twice to work inside that transaction.
+func New(write, read dbx.Builder) *Driver {
+	return &Driver{write: write, read: read}
+}
+
+const jobColumns = `id, topic, payload, status, run_at, attempts, max_retries,
+	last_error, locked_until, lock_version, created, updated`
+
+// transactional runs fn in a transaction of d.write, or directly when d.write
+// already is one.
+func (d *Driver) transactional(fn func(tx dbx.Builder) error) error {
+	if db, ok := d.write.(*dbx.DB); ok {
+		return db.Transactional(func(tx *dbx.Tx) error { return fn(tx) })
+	}
+	return fn(d.write)
+}
+
+// Migrate applies every schema version newer than the recorded one.
+func (d *Driver) Migrate(ctx context.Context) error {
+	return d.transactional(func(tx dbx.Builder) error {
+		_, err := tx.NewQuery(`CREATE TABLE IF NOT EXISTS _jobs_schema (
+			version INTEGER PRIMARY KEY NOT NULL,
+			applied INTEGER NOT NULL
+		)`).WithContext(ctx).Execute()
+		if err != nil {
+			return fmt.Errorf("create _jobs_schema: %w", err)
+		}
+		var current int
+		err = tx.NewQuery(`SELECT COALESCE(MAX(version), 0) FROM _jobs_schema`).WithContext(ctx).Row(&current)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		for v := current + 1; v <= len(migrations); v++ {
+			if _, err := tx.NewQuery(migrations[v-1]).WithContext(ctx).Execute(); err != nil {
+				return fmt.Errorf("apply schema version %d: %w", v, err)
+			}
+			_, err := tx.NewQuery(`INSERT INTO _jobs_schema (version, applied) VALUES ({:v}, {:now})`).
+				WithContext(ctx).Bind(dbx.Params{"v": v, "now": time.Now().UnixMicro()}).Execute()
+			if err != nil {
+				return fmt.Errorf("record schema version %d: %w", v, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Insert stores new pending jobs in one transaction.
+func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
+	rows := make([]driver.JobRow, 0, len(jobs))
+	err := d.transactional(func(tx dbx.Builder) error {
+		q := tx.NewQuery(`INSERT INTO _jobs (id, topic, payload, status, run_at, max_retries, created, updated)
+			VALUES ({:id}, {:topic}, {:payload}, 'pending', {:run_at}, {:max_retries}, {:now}, {:now})`).
+			WithContext(ctx).Prepare()
+		defer q.Close()
+		for _, j := range jobs {
+			_, err := q.Bind(dbx.Params{
+				"id":          j.ID,
+				"topic":       j.Topic,
+				"payload":     string(j.Payload),
+				"run_at":      micros(j.RunAt),
+				"max_retries": j.MaxRetries,
+				"now":         micros(j.Now),
+			}).Execute()
+			if err != nil {
+				return fmt.Errorf("insert job %s: %w", j.ID, err)
+			}
+			rows = append(rows, driver.JobRow{
+				ID: j.ID, Topic: j.Topic, Payload: j.Payload, Status: driver.StatusPending,
+				RunAt: fromMicros(micros(j.RunAt)), MaxRetries: j.MaxRetries,
+				Created: fromMicros(micros(j.Now)), Updated: fromMicros(micros(j.Now)),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// Claim locks up to p.Limit runnable jobs in one statement.
+func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
+	if p.Limit <= 0 || len(p.Topics) == 0 {
+		return nil, nil
+	}
+	topics, err := json.Marshal(p.Topics)
+	if err != nil {
+		return nil, fmt.Errorf("encode claim topics: %w", err)
+	}
+	q := d.write.NewQuery(`UPDATE _jobs
+		SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
+			locked_until = {:locked_until}, updated = {:now}
+		WHERE status = 'pending' AND id IN (
+			SELECT id FROM _jobs
+			WHERE status = 'pending' AND run_at <= {:now}
+				AND topic IN (SELECT value FROM json_each({:topics}))
+			ORDER BY run_at
+			LIMIT {:limit}
+		)
+		RETURNING ` + jobColumns).WithContext(ctx).Bind(dbx.Params{
+		"locked_until": micros(p.LockedUntil),
+		"now":          micros(p.Now),
+		"topics":       string(topics),
+		"limit":        p.Limit,
+	})
+	return queryRows(q)
+}
+
+// Finish writes fenced outcomes in one transaction.
+func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time.Time) (int, error) {
+	written := 0
+	err := d.transactional(func(tx dbx.Builder) error {
+		q := tx.NewQuery(`UPDATE _jobs
+			SET status = {:status},
+				run_at = CASE WHEN {:run_at} > 0 THEN {:run_at} ELSE run_at END,
+				last_error = CASE WHEN {:last_error} <> '' THEN {:last_error} ELSE last_error END,
+				attempts = attempts - {:release},
+				locked_until = 0,
+				updated = {:now}
+			WHERE id = {:id} AND status = 'processing' AND lock_version = {:lock_version}`).
+			WithContext(ctx).Prepare()
+		defer q.Close()
+		for _, o := range outcomes {
+			release := 0
+			if o.ReleaseAttempt {
+				release = 1
+			}
+			res, err := q.Bind(dbx.Params{
+				"status":       o.Status,
+				"run_at":       micros(o.RunAt),
+				"last_error":   o.LastError,
+				"release":      release,
+				"now":          micros(now),
+				"id":           o.ID,
+				"lock_version": o.LockVersion,
+			}).Execute()
+			if err != nil {
+				return fmt.Errorf("finish job %s: %w", o.ID, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("finish job %s: %w", o.ID, err)
+			}
+			written += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return written, nil
+}
+
+// RecoverExpired releases processing jobs whose lock expired: back to pending
+// to run at once, or failed when their last attempt was used.
+func (d *Driver) RecoverExpired(ctx context.Context, p driver.RecoverParams) (int, error) {
+	res, err := d.write.NewQuery(`UPDATE _jobs
+		SET status = CASE WHEN attempts > max_retries THEN 'failed' ELSE 'pending' END,
+			run_at = CASE WHEN attempts > max_retries THEN run_at ELSE {:now} END,
+			last_error = {:last_error},
+			locked_until = 0,
+			updated = {:now}
+		WHERE status = 'processing' AND locked_until <= {:now}`).
+		WithContext(ctx).Bind(dbx.Params{"now": micros(p.Now), "last_error": p.LastError}).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("recover expired locks: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// Get reads one job.
+func (d *Driver) Get(ctx context.Context, id string) (driver.JobRow, error) {
+	rows, err := queryRows(d.read.NewQuery(`SELECT ` + jobColumns + ` FROM _jobs WHERE id = {:id}`).
+		WithContext(ctx).Bind(dbx.Params{"id": id}))
+	if err != nil {
+		return driver.JobRow{}, err
+	}
+	if len(rows) == 0 {
+		return driver.JobRow{}, driver.ErrNotFound
+	}
+	return rows[0], nil
+}
+
+// List reads one page, newest first, and the total of matching jobs.
+func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow, int64, error) {
+	params := dbx.Params{"topic": p.Topic, "status": p.Status, "limit": p.Limit, "offset": p.Offset}
+	const where = ` WHERE ({:topic} = '' OR topic = {:topic}) AND ({:status} = '' OR status = {:status})`
+	var total int64
+	err := d.read.NewQuery(`SELECT COUNT(*) FROM _jobs`+where).WithContext(ctx).Bind(params).Row(&total)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count jobs: %w", err)
+	}
+	rows, err := queryRows(d.read.NewQuery(`SELECT ` + jobColumns + ` FROM _jobs` + where +
+		` ORDER BY created DESC, id DESC LIMIT {:limit} OFFSET {:offset}`).WithContext(ctx).Bind(params))
+	if err != nil {
+		return nil, 0, err
+	}
+	return rows, total, nil
+}
+
+// Stats counts jobs per status.
+func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
+	var s driver.Stats
+	err := d.read.NewQuery(`SELECT
+			COUNT(*) FILTER (WHERE status = 'pending'),
+			COUNT(*) FILTER (WHERE status = 'processing'),
+			COUNT(*) FILTER (WHERE status = 'completed'),
+			COUNT(*) FILTER (WHERE status = 'failed')
+		FROM _jobs`).WithContext(ctx).Row(&s.Pending, &s.Processing, &s.Completed, &s.Failed)
+	if err != nil {
+		return s, fmt.Errorf("count jobs by status: %w", err)
+	}
+	return s, nil
+}
+
+// Delete removes a pending or failed job.
+func (d *Driver) Delete(ctx context.Context, id string) error {
+	res, err := d.write.NewQuery(`DELETE FROM _jobs WHERE id = {:id} AND status IN ('pending', 'failed')`).
+		WithContext(ctx).Bind(dbx.Params{"id": id}).Execute()
+	if err != nil {
+		return fmt.Errorf("delete job %s: %w", id, err)
+	}
+	return d.explainNoChange(ctx, res, id)
+}
+
+// Requeue moves a failed job back to pending with its attempts reset.
+func (d *Driver) Requeue(ctx context.Context, id string, runAt, now time.Time) (driver.JobRow, error) {
+	rows, err := queryRows(d.write.NewQuery(`UPDATE _jobs
+		SET status = 'pending', attempts = 0, run_at = {:run_at}, locked_until = 0, updated = {:now}
+		WHERE id = {:id} AND status = 'failed'
+		RETURNING `+jobColumns).WithContext(ctx).
+		Bind(dbx.Params{"id": id, "run_at": micros(runAt), "now": micros(now)}))
+	if err != nil {
+		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", id, err)
+	}
+	if len(rows) == 1 {
+		return rows[0], nil
+	}
+	if _, err := d.Get(ctx, id); err != nil {
+		return driver.JobRow{}, err
+	}
+	return driver.JobRow{}, driver.ErrWrongStatus
+}
+
+// NextRunAt returns the earliest run_at among pending jobs of the topics.
+func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
+	if len(topics) == 0 {
+		return time.Time{}, nil
+	}
+	encoded, err := json.Marshal(topics)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("encode topics: %w", err)
+	}
+	var next sql.NullInt64
+	err = d.read.NewQuery(`SELECT run_at FROM _jobs
+		WHERE status = 'pending' AND topic IN (SELECT value FROM json_each({:topics}))
+		ORDER BY run_at LIMIT 1`).WithContext(ctx).Bind(dbx.Params{"topics": string(encoded)}).Row(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read next run time: %w", err)
+	}
+	return fromMicros(next.Int64), nil
+}
+
+// explainNoChange turns "no row changed" into ErrNotFound or ErrWrongStatus.
+func (d *Driver) explainNoChange(ctx context.Context, res sql.Result, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := d.Get(ctx, id); err != nil {
+		return err
+	}
+	return driver.ErrWrongStatus
+}
+
+// queryRows runs q and scans every job row it returns.
+func queryRows(q *dbx.Query) ([]driver.JobRow, error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []driver.JobRow
+	for rows.Next() {
+		var (
+			r                                   driver.JobRow
+			payload                             string
+			runAt, lockedUntil, created, updated int64
+		)
+		err := rows.Scan(&r.ID, &r.Topic, &payload, &r.Status, &runAt, &r.Attempts, &r.MaxRetries,
+			&r.LastError, &lockedUntil, &r.LockVersion, &created, &updated)
+		if err != nil {
+			return nil, err
+		}
+		r.Payload = []byte(payload)
+		r.RunAt, r.LockedUntil = fromMicros(runAt), fromMicros(lockedUntil)
+		r.Created, r.Updated = fromMicros(created), fromMicros(updated)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,202 @@
+// Package jobs is a durable background-job queue for PocketBase.
+//
+// Jobs are rows of the _jobs table in the app's own SQLite database, so an
+// enqueue can share a transaction with the app's writes. A dispatcher claims
+// runnable jobs for the topics that have a handler and runs them on a bounded
+// worker pool, with retries, delayed jobs and crash recovery.
+//
+// Example usage:
+//
+//	app := pocketbase.New()
+//
+//	jobs.MustRegister(app, jobs.DefaultConfig())
+//
+//	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
+//		if err := e.Next(); err != nil {
+//			return err
+//		}
+//		return jobs.GetJobStore(app).Register("mail_digest", func(job *jobs.Job) error {
+//			var payload struct {
+//				UserID string `json:"user_id"`
+//			}
+//			if err := job.UnmarshalPayload(&payload); err != nil {
+//				return err
+//			}
+//			return sendDigest(job.Context(), payload.UserID)
+//		})
+//	})
+//
+//	// anywhere later, e.g. in a route or a record hook:
+//	job, err := jobs.GetJobStore(e.App).Enqueue("mail_digest", map[string]any{"user_id": "123"})
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
+)
+
+// storeKey is the app store key under which the plugin keeps its state.
+// Every app value PocketBase hands out (the app, a transaction app, e.App in
+// hooks) shares one store, so GetJobStore finds the plugin from any of them.
+const storeKey = "github.com/pocketbase-jobs/jobs"
+
+// Ids of the plugin's hook handlers, so they can be unbound.
+const (
+	hookIDBootstrap = "__pbJobsBootstrap__"
+	hookIDServe     = "__pbJobsServe__"
+	hookIDTerminate = "__pbJobsTerminate__"
+)
+
+// plugin is the state of the jobs plugin of one app.
+type plugin struct {
+	app        core.App
+	config     Config
+	handlers   handlerRegistry
+	dispatcher *dispatcher
+
+	mu  sync.RWMutex
+	drv driver.Driver // nil until the app is bootstrapped
+}
+
+// MustRegister registers the jobs plugin on app and panics on error.
+//
+// Example usage:
+//
+//	jobs.MustRegister(app, jobs.DefaultConfig())
+func MustRegister(app core.App, config Config) {
+	if err := Register(app, config); err != nil {
+		panic(fmt.Sprintf("jobs: %v", err))
+	}
+}
+
+// Register registers the jobs plugin on app. The PB_JOBS_* environment
+// overrides config; a bad value is an error naming the variable. The job
+// table is created (or upgraded) when the app bootstraps, or at once if it
+// already has; the dispatcher starts when the app serves if
+// config.AutoStart, and stops when the app terminates.
+func Register(app core.App, config Config) error {
+	if app == nil {
+		return fmt.Errorf("%w: app is nil", ErrInvalidConfig)
+	}
+	config, err := config.resolve()
+	if err != nil {
+		return err
+	}
+	store := &JobStore{err: ErrDisabled}
+	var p *plugin
+	if !config.Disabled {
+		p = &plugin{app: app, config: config}
+		p.dispatcher = newDispatcher(p)
+		store = &JobStore{p: p}
+	}
+	if !setOnce(app, store) {
+		return ErrAlreadyRegistered
+	}
+	if p == nil {
+		return nil
+	}
+
+	if app.IsBootstrapped() {
+		if err := p.open(app); err != nil {
+			app.Store().Remove(storeKey)
+			return err
+		}
+	}
+	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{
+		Id: hookIDBootstrap,
+		Func: func(e *core.BootstrapEvent) error {
+			if err := e.Next(); err != nil {
+				return err
+			}
+			return p.open(e.App)
+		},
+	})
+	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
+		Id: hookIDServe,
+		Func: func(e *core.ServeEvent) error {
+			if p.config.AutoStart {
+				if err := p.dispatcher.start(); err != nil {
+					return err
+				}
+			}
+			return e.Next()
+		},
+	})
+	app.OnTerminate().Bind(&hook.Handler[*core.TerminateEvent]{
+		Id: hookIDTerminate,
+		Func: func(e *core.TerminateEvent) error {
+			if err := p.dispatcher.stop(); err != nil {
+				e.App.Logger().Error("jobs: stopping the dispatcher failed", "error", err)
+			}
+			return e.Next()
+		},
+	})
+	return nil
+}
+
+// GetJobStore returns the job store of app. app may be the registered app, a
+// transaction app (the store then enqueues in that transaction) or e.App in
+// any hook. It never returns nil: when the plugin is disabled or not
+// registered, every operation of the store returns ErrDisabled or
+// ErrNotRegistered.
+func GetJobStore(app core.App) *JobStore {
+	if app == nil {
+		return &JobStore{err: ErrNotRegistered}
+	}
+	s, ok := app.Store().Get(storeKey).(*JobStore)
+	if !ok {
+		return &JobStore{err: ErrNotRegistered}
+	}
+	if s.p == nil || !app.IsTransactional() {
+		return s
+	}
+	return &JobStore{p: s.p, txApp: app}
+}
+
+// setOnce stores s as the app's job store unless one is stored already, and
+// tells whether it did.
+func setOnce(app core.App, s *JobStore) bool {
+	stored := false
+	app.Store().GetOrSet(storeKey, func() any {
+		stored = true
+		return s
+	})
+	return stored
+}
+
+// open creates or upgrades the job table and readies the store.
+func (p *plugin) open(app core.App) error {
+	d := sqlitedriver.New(app.NonconcurrentDB(), app.ConcurrentDB())
+	if err := d.Migrate(context.Background()); err != nil {
+		return fmt.Errorf("jobs: migrate the job table: %w", err)
+	}
+	p.mu.Lock()
+	p.drv = d
+	p.mu.Unlock()
+	return nil
+}
+
+// rootDriver returns the driver of the app's own connections.
+func (p *plugin) rootDriver() (driver.Driver, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.drv == nil {
+		return nil, ErrNotReady
+	}
+	return p.drv, nil
+}
+
+// driverFor returns the driver for txApp's transaction, or the root driver
+// when txApp is nil.
+func (p *plugin) driverFor(txApp core.App) (driver.Driver, error) {
+	if txApp == nil {
+		return p.rootDriver()
+	}
+	return sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB()), nil
+}

@@ -1,0 +1,273 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// JobStore enqueues, reads and manages jobs, and registers their handlers.
+// Get one with GetJobStore; a store from a transaction app works inside that
+// transaction.
+type JobStore struct {
+	// p is nil when the plugin is disabled or not registered; err says which.
+	p   *plugin
+	err error
+	// txApp is the transaction app the store is bound to, or nil.
+	txApp core.App
+}
+
+// Register binds handler to topic. Only topics with a handler are claimed by
+// this process's dispatcher. Handlers may be registered before or after
+// Start. A handler must be idempotent: a job runs at least once, and may run
+// again after a crash or an expired lock.
+func (s *JobStore) Register(topic string, handler func(job *Job) error) error {
+	if s.p == nil {
+		return s.err
+	}
+	if strings.TrimSpace(topic) == "" {
+		return ErrEmptyTopic
+	}
+	if handler == nil {
+		return fmt.Errorf("register %q: %w", topic, ErrNilHandler)
+	}
+	return s.p.handlers.add(topic, handler)
+}
+
+// Enqueue adds a job to run as soon as a worker is free. The payload may be
+// any JSON-encodable value; a json.RawMessage or []byte is taken as JSON
+// already encoded.
+func (s *JobStore) Enqueue(topic string, payload any) (*Job, error) {
+	return s.EnqueueWithOptions(topic, payload, nil)
+}
+
+// EnqueueAt adds a job that becomes runnable at runAt.
+func (s *JobStore) EnqueueAt(topic string, payload any, runAt time.Time) (*Job, error) {
+	return s.EnqueueWithOptions(topic, payload, &JobEnqueueOptions{RunAt: runAt})
+}
+
+// EnqueueWithOptions adds a job with the given options; nil opts is the same
+// as Enqueue.
+func (s *JobStore) EnqueueWithOptions(topic string, payload any, opts *JobEnqueueOptions) (*Job, error) {
+	d, err := s.driver()
+	if err != nil {
+		return nil, err
+	}
+	params, err := s.p.insertParams(topic, payload, opts, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.Insert(context.Background(), []driver.InsertParams{params})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %q: %w", topic, err)
+	}
+	s.wakeAfterCommit()
+	return jobFromRow(rows[0]), nil
+}
+
+// Get returns the job with the given id, or ErrNotFound.
+func (s *JobStore) Get(id string) (*Job, error) {
+	d, err := s.driver()
+	if err != nil {
+		return nil, err
+	}
+	row, err := d.Get(context.Background(), id)
+	if err != nil {
+		return nil, fmt.Errorf("get job %q: %w", id, err)
+	}
+	return jobFromRow(row), nil
+}
+
+// List returns one page of jobs, newest first. A nil filter lists all jobs.
+func (s *JobStore) List(filter *JobFilter) (*JobList, error) {
+	d, err := s.driver()
+	if err != nil {
+		return nil, err
+	}
+	var f JobFilter
+	if filter != nil {
+		f = *filter
+	}
+	if f.Status != "" && !isValidStatus(f.Status) {
+		return nil, fmt.Errorf("%w: unknown status %q", ErrInvalidFilter, f.Status)
+	}
+	if f.Limit < 0 || f.Limit > MaxListLimit {
+		return nil, fmt.Errorf("%w: limit %d is outside 0..%d", ErrInvalidFilter, f.Limit, MaxListLimit)
+	}
+	if f.Offset < 0 {
+		return nil, fmt.Errorf("%w: offset %d is negative", ErrInvalidFilter, f.Offset)
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultListLimit
+	}
+	rows, total, err := d.List(context.Background(), driver.ListParams{
+		Topic: f.Topic, Status: f.Status, Limit: f.Limit, Offset: f.Offset,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	list := &JobList{Items: make([]*Job, 0, len(rows)), Total: total, Limit: f.Limit, Offset: f.Offset}
+	for _, r := range rows {
+		list.Items = append(list.Items, jobFromRow(r))
+	}
+	return list, nil
+}
+
+// Stats counts jobs per status.
+func (s *JobStore) Stats() (*JobStats, error) {
+	d, err := s.driver()
+	if err != nil {
+		return nil, err
+	}
+	st, err := d.Stats(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("job stats: %w", err)
+	}
+	return &JobStats{
+		Pending:    st.Pending,
+		Processing: st.Processing,
+		Completed:  st.Completed,
+		Failed:     st.Failed,
+		Total:      st.Pending + st.Processing + st.Completed + st.Failed,
+	}, nil
+}
+
+// Delete removes a pending or failed job. It returns ErrNotFound or
+// ErrCannotDelete otherwise.
+func (s *JobStore) Delete(id string) error {
+	d, err := s.driver()
+	if err != nil {
+		return err
+	}
+	err = d.Delete(context.Background(), id)
+	if errors.Is(err, driver.ErrWrongStatus) {
+		err = ErrCannotDelete
+	}
+	if err != nil {
+		return fmt.Errorf("delete job %q: %w", id, err)
+	}
+	return nil
+}
+
+// Requeue moves a failed job back to pending, to run now with a fresh set of
+// retries. It returns ErrNotFound or ErrCannotRequeue otherwise.
+func (s *JobStore) Requeue(id string) (*Job, error) {
+	d, err := s.driver()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	row, err := d.Requeue(context.Background(), id, now, now)
+	if errors.Is(err, driver.ErrWrongStatus) {
+		err = ErrCannotRequeue
+	}
+	if err != nil {
+		return nil, fmt.Errorf("requeue job %q: %w", id, err)
+	}
+	s.wakeAfterCommit()
+	return jobFromRow(row), nil
+}
+
+// Start runs the dispatcher of this process. It is safe to call more than
+// once; AutoStart calls it when the app serves.
+func (s *JobStore) Start() error {
+	if s.p == nil {
+		return s.err
+	}
+	return s.p.dispatcher.start()
+}
+
+// Stop stops claiming, lets running handlers finish within
+// Config.ShutdownTimeout, then cancels them and puts their jobs back to
+// pending. It is safe before Start and more than once.
+func (s *JobStore) Stop() error {
+	if s.p == nil {
+		return s.err
+	}
+	return s.p.dispatcher.stop()
+}
+
+// driver returns the SQL driver to use: the transaction's when the store is
+// bound to a transaction app.
+func (s *JobStore) driver() (driver.Driver, error) {
+	if s.p == nil {
+		return nil, s.err
+	}
+	return s.p.driverFor(s.txApp)
+}
+
+// wakeAfterCommit wakes the dispatcher now, or after the commit of the bound
+// transaction (never after a rollback).
+func (s *JobStore) wakeAfterCommit() {
+	if s.txApp == nil {
+		s.p.dispatcher.wake()
+		return
+	}
+	s.txApp.TxInfo().OnComplete(func(txErr error) error {
+		if txErr == nil {
+			s.p.dispatcher.wake()
+		}
+		return nil
+	})
+}
+
+// insertParams validates an enqueue and builds its row.
+func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions, now time.Time) (driver.InsertParams, error) {
+	if strings.TrimSpace(topic) == "" {
+		return driver.InsertParams{}, ErrEmptyTopic
+	}
+	var o JobEnqueueOptions
+	if opts != nil {
+		o = *opts
+	}
+	maxRetries := o.MaxRetries
+	switch {
+	case maxRetries == 0:
+		maxRetries = p.config.MaxRetries
+	case maxRetries == NoRetries:
+		maxRetries = 0
+	case maxRetries < 0:
+		return driver.InsertParams{}, fmt.Errorf("%w: MaxRetries %d (use NoRetries for none)", ErrInvalidOptions, o.MaxRetries)
+	}
+	encoded, err := encodePayload(payload)
+	if err != nil {
+		return driver.InsertParams{}, err
+	}
+	if int64(len(encoded)) > p.config.MaxPayloadSize {
+		return driver.InsertParams{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrPayloadTooLarge, len(encoded), p.config.MaxPayloadSize)
+	}
+	runAt := o.RunAt
+	if runAt.IsZero() {
+		runAt = now
+	}
+	return driver.InsertParams{
+		ID:         core.GenerateDefaultRandomId(),
+		Topic:      topic,
+		Payload:    encoded,
+		RunAt:      runAt,
+		MaxRetries: maxRetries,
+		Now:        now,
+	}, nil
+}
+
+// encodePayload returns the JSON of payload. Raw JSON ([]byte or
+// json.RawMessage) is validated and compacted, not encoded again.
+func encodePayload(payload any) ([]byte, error) {
+	switch raw := payload.(type) {
+	case json.RawMessage:
+		payload = raw
+	case []byte:
+		payload = json.RawMessage(raw)
+	}
+	encoded, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPayload, err)
+	}
+	return encoded, nil
+}
