@@ -120,6 +120,9 @@ func Register(app core.App, config Config) error {
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: hookIDServe,
 		Func: func(e *core.ServeEvent) error {
+			if p.config.HTTPEnabled {
+				p.bindRoutes(e.Router)
+			}
 			if p.config.AutoStart {
 				if err := p.dispatcher.start(); err != nil {
 					return err

@@ -214,7 +214,7 @@ func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow
 	params := dbx.Params{"topic": p.Topic, "status": p.Status, "limit": p.Limit, "offset": p.Offset}
 	const where = ` WHERE ({:topic} = '' OR topic = {:topic}) AND ({:status} = '' OR status = {:status})`
 	var total int64
-	err := d.read.NewQuery(`SELECT COUNT(*) FROM _jobs`+where).WithContext(ctx).Bind(params).Row(&total)
+	err := d.read.NewQuery(`SELECT COUNT(*) FROM _jobs` + where).WithContext(ctx).Bind(params).Row(&total)
 	if err != nil {
 		return nil, 0, fmt.Errorf("count jobs: %w", err)
 	}
@@ -256,7 +256,7 @@ func (d *Driver) Requeue(ctx context.Context, id string, runAt, now time.Time) (
 	rows, err := queryRows(d.write.NewQuery(`UPDATE _jobs
 		SET status = 'pending', attempts = 0, run_at = {:run_at}, locked_until = 0, updated = {:now}
 		WHERE id = {:id} AND status = 'failed'
-		RETURNING `+jobColumns).WithContext(ctx).
+		RETURNING ` + jobColumns).WithContext(ctx).
 		Bind(dbx.Params{"id": id, "run_at": micros(runAt), "now": micros(now)}))
 	if err != nil {
 		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", id, err)
@@ -317,8 +317,8 @@ func queryRows(q *dbx.Query) ([]driver.JobRow, error) {
 	var out []driver.JobRow
 	for rows.Next() {
 		var (
-			r                                   driver.JobRow
-			payload                             string
+			r                                    driver.JobRow
+			payload                              string
 			runAt, lockedUntil, created, updated int64
 		)
 		err := rows.Scan(&r.ID, &r.Topic, &payload, &r.Status, &runAt, &r.Attempts, &r.MaxRetries,
