@@ -379,3 +379,10 @@ func (r *dispatchRun) releaseRunning() error {
 	r.logger.Warn("jobs: shutdown cancelled running handlers; their jobs are pending again", "jobs", len(outcomes))
 	return nil
 }
+
+// running tells whether a run is going.
+func (d *dispatcher) running() bool {
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
+	return d.run != nil
+}

@@ -118,7 +118,7 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 		SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
 			locked_until = {:locked_until}, updated = {:now}
 		WHERE status = 'pending' AND id IN (
-			SELECT id FROM _jobs
+			SELECT id FROM _jobs INDEXED BY _jobs_runnable_idx
 			WHERE status = 'pending' AND run_at <= {:now}
 				AND topic IN (SELECT value FROM json_each({:topics}))
 			ORDER BY run_at
@@ -280,7 +280,7 @@ func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, err
 		return time.Time{}, fmt.Errorf("encode topics: %w", err)
 	}
 	var next sql.NullInt64
-	err = d.read.NewQuery(`SELECT run_at FROM _jobs
+	err = d.read.NewQuery(`SELECT run_at FROM _jobs INDEXED BY _jobs_runnable_idx
 		WHERE status = 'pending' AND topic IN (SELECT value FROM json_each({:topics}))
 		ORDER BY run_at LIMIT 1`).WithContext(ctx).Bind(dbx.Params{"topics": string(encoded)}).Row(&next)
 	if errors.Is(err, sql.ErrNoRows) {
