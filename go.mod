@@ -1,6 +1,6 @@
 module github.com/pocketbase-jobs/jobs
 
-go 1.26.8
+go 1.25.0
 
 require (
 	github.com/pocketbase/dbx v1.12.0
