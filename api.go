@@ -1,10 +1,106 @@
 package jobs
 
 import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
 )
 
-// bindRoutes registers the /api/jobs routes on r.
+// bindRoutes registers the /api/jobs routes on r. POST /api/jobs/enqueue is
+// guarded by Config.EnqueueRule, every other route by Config.ManageRule.
+// docs/http-api.md is the reference of the routes.
 func (p *plugin) bindRoutes(r *router.Router[*core.RequestEvent]) {
+	for _, err := range p.unresolvableRules() {
+		p.app.Logger().Error("jobs: a rule of the HTTP API cannot be evaluated; its routes answer 500 to all but superusers until it is fixed",
+			"error", err)
+	}
+
+	group := r.Group("/api/jobs").BindFunc(mapErrors)
+	group.POST("/enqueue", p.handleEnqueue).Bind(
+		apis.BodyLimit(enqueueBodyLimit(p.config.MaxPayloadSize)),
+		requireRule(p.config.EnqueueRule),
+	)
+
+	manage := group.Group("").Bind(requireRule(p.config.ManageRule))
+	manage.GET("/stats", handleStats)
+	manage.GET("", handleList)
+	manage.GET("/{id}", handleGet)
+	manage.POST("/{id}/requeue", handleRequeue)
+	manage.DELETE("/{id}", handleDelete)
+}
+
+// handleStats answers with the number of jobs per status.
+func handleStats(e *core.RequestEvent) error {
+	stats, err := GetJobStore(e.App).Stats()
+	return respondJSON(e, stats, err)
+}
+
+// handleList answers with one page of jobs, filtered by the query.
+func handleList(e *core.RequestEvent) error {
+	filter, err := parseListQuery(e.Request.URL.Query())
+	if err != nil {
+		return err
+	}
+	list, err := GetJobStore(e.App).List(filter)
+	return respondJSON(e, list, err)
+}
+
+// handleGet answers with the job of the path.
+func handleGet(e *core.RequestEvent) error {
+	job, err := GetJobStore(e.App).Get(e.Request.PathValue("id"))
+	return respondJSON(e, job, err)
+}
+
+// handleRequeue moves the failed job of the path back to pending and answers
+// with it.
+func handleRequeue(e *core.RequestEvent) error {
+	job, err := GetJobStore(e.App).Requeue(e.Request.PathValue("id"))
+	return respondJSON(e, job, err)
+}
+
+// handleDelete deletes the pending or failed job of the path.
+func handleDelete(e *core.RequestEvent) error {
+	if err := GetJobStore(e.App).Delete(e.Request.PathValue("id")); err != nil {
+		return err
+	}
+	return e.NoContent(http.StatusNoContent)
+}
+
+// respondJSON answers with v as JSON, or returns err.
+func respondJSON(e *core.RequestEvent, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return e.JSON(http.StatusOK, v)
+}
+
+// parseListQuery reads the filter of GET /api/jobs from its query string.
+// The store checks the values' ranges; this checks that the numbers are
+// numbers.
+func parseListQuery(query url.Values) (*JobFilter, error) {
+	filter := &JobFilter{Topic: query.Get("topic"), Status: query.Get("status")}
+	numbers := []struct {
+		name string
+		dst  *int
+	}{
+		{"limit", &filter.Limit},
+		{"offset", &filter.Offset},
+	}
+	for _, n := range numbers {
+		v := query.Get(n.name)
+		if v == "" {
+			continue
+		}
+		parsed, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s %q is not an integer", ErrInvalidFilter, n.name, v)
+		}
+		*n.dst = parsed
+	}
+	return filter, nil
 }

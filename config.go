@@ -77,6 +77,12 @@ type Config struct {
 	// Env: PB_JOBS_SHUTDOWN_TIMEOUT. Default: 10s.
 	ShutdownTimeout time.Duration
 
+	// PostgresDSN, when set, keeps the jobs in that PostgreSQL database
+	// instead of the app's SQLite, so several processes can share one queue
+	// (e.g. "postgres://user:pass@host:5432/db"). The app's own data stays
+	// where it is. Env: PB_JOBS_POSTGRES_DSN.
+	PostgresDSN string
+
 	// RetryBackoff returns the delay before retry number retry (1 for the
 	// first retry). Default: retry² minutes (1m, 4m, 9m, ...).
 	RetryBackoff func(retry int) time.Duration
@@ -132,6 +138,7 @@ func (c Config) resolve() (Config, error) {
 	env.list("PB_JOBS_ALLOWED_TOPICS", &c.AllowedTopics)
 	env.bool("PB_JOBS_AUTO_START", &c.AutoStart)
 	env.duration("PB_JOBS_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	env.string("PB_JOBS_POSTGRES_DSN", &c.PostgresDSN)
 	if env.err != nil {
 		return c, env.err
 	}

@@ -48,6 +48,10 @@ func (d *dispatcher) wake() {
 
 // wakeLater tells the loop that a job becomes runnable at t.
 func (d *dispatcher) wakeLater(t time.Time) {
+	if !t.After(time.Now()) {
+		d.wake()
+		return
+	}
 	d.wakeMu.Lock()
 	if d.wakeAt.IsZero() || t.Before(d.wakeAt) {
 		d.wakeAt = t
@@ -72,11 +76,11 @@ func (d *dispatcher) start() error {
 	if d.run != nil {
 		return nil
 	}
-	drv, err := d.p.rootDriver()
+	db, err := d.p.currentDB()
 	if err != nil {
 		return fmt.Errorf("start dispatcher: %w", err)
 	}
-	d.run = newDispatchRun(d, drv)
+	d.run = newDispatchRun(d, db)
 	return nil
 }
 
@@ -102,6 +106,8 @@ type dispatchRun struct {
 
 	stopClaiming context.CancelFunc
 	loopDone     chan struct{}
+	// listenDone is closed when the notification listener has returned.
+	listenDone chan struct{}
 	// jobsCtx is the parent of every handler's context.
 	jobsCtx    context.Context
 	cancelJobs context.CancelFunc
@@ -119,24 +125,26 @@ type dispatchRun struct {
 	outage bool
 }
 
-func newDispatchRun(d *dispatcher, drv driver.Driver) *dispatchRun {
+func newDispatchRun(d *dispatcher, db *jobDB) *dispatchRun {
 	loopCtx, stopClaiming := context.WithCancel(context.Background())
 	jobsCtx, cancelJobs := context.WithCancel(context.Background())
 	r := &dispatchRun{
 		d:            d,
-		drv:          drv,
+		drv:          db.drv,
 		cfg:          d.p.config,
 		logger:       d.p.app.Logger(),
 		stopClaiming: stopClaiming,
 		loopDone:     make(chan struct{}),
+		listenDone:   make(chan struct{}),
 		jobsCtx:      jobsCtx,
 		cancelJobs:   cancelJobs,
 		slotFreed:    make(chan struct{}, d.p.config.Workers),
 		running:      make(map[*Job]struct{}),
 		released:     make(map[*Job]struct{}),
 	}
-	r.completer = newCompleter(drv, r.logger, d.wakeLater)
+	r.completer = newCompleter(db.drv, r.logger, d.wakeLater)
 	go r.loop(loopCtx)
+	go r.listen(loopCtx, db)
 	return r
 }
 
@@ -194,6 +202,32 @@ func (r *dispatchRun) loop(ctx context.Context) {
 			claimNow, lookAhead = true, true
 		case <-r.slotFreed:
 			free++
+			free += drain(r.slotFreed)
+		}
+	}
+}
+
+// listen wakes the loop on every enqueue notification of any process, when
+// the job database has notifications.
+func (r *dispatchRun) listen(ctx context.Context, db *jobDB) {
+	defer close(r.listenDone)
+	if db.listen == nil {
+		return
+	}
+	if err := db.listen(ctx, r.d.wake); err != nil && ctx.Err() == nil {
+		r.logger.Error("jobs: the notification listener stopped; falling back to polling", "error", err)
+	}
+}
+
+// drain takes every token ready on ch without blocking and counts them.
+func drain(ch <-chan struct{}) int {
+	n := 0
+	for {
+		select {
+		case <-ch:
+			n++
+		default:
+			return n
 		}
 	}
 }
@@ -336,6 +370,7 @@ func (r *dispatchRun) report(job *Job, o driver.Outcome) {
 func (r *dispatchRun) shutdown(grace time.Duration) error {
 	r.stopClaiming()
 	<-r.loopDone
+	<-r.listenDone
 
 	finished := make(chan struct{})
 	go func() {

@@ -13,12 +13,12 @@ import (
 type backend struct {
 	name string
 	// configure points cfg at the backend's database for test t.
-	configure func(t *testing.T, cfg *Config)
+	configure func(t testing.TB, cfg *Config)
 }
 
 // backends lists every database of the shared behaviour suite.
 var backends = []backend{
-	{name: "sqlite", configure: func(*testing.T, *Config) {}},
+	{name: "sqlite", configure: func(testing.TB, *Config) {}},
 }
 
 // eachBackend runs body as one subtest per backend.
@@ -42,7 +42,7 @@ func testConfig() Config {
 // newApp returns a bootstrapped PocketBase test app with the plugin
 // registered with cfg on backend b, cleaned up (and its dispatcher stopped)
 // when t ends.
-func newApp(t *testing.T, b backend, cfg Config) *tests.TestApp {
+func newApp(t testing.TB, b backend, cfg Config) *tests.TestApp {
 	t.Helper()
 	app, err := tests.NewTestApp()
 	if err != nil {

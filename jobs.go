@@ -60,8 +60,8 @@ type plugin struct {
 	handlers   handlerRegistry
 	dispatcher *dispatcher
 
-	mu  sync.RWMutex
-	drv driver.Driver // nil until the app is bootstrapped
+	mu sync.RWMutex
+	db *jobDB // nil until the app is bootstrapped and after it terminates
 }
 
 // MustRegister registers the jobs plugin on app and panics on error.
@@ -87,6 +87,11 @@ func Register(app core.App, config Config) error {
 	config, err := config.resolve()
 	if err != nil {
 		return err
+	}
+	if !config.Disabled {
+		if err := validateRules(app, config); err != nil {
+			return err
+		}
 	}
 	store := &JobStore{err: ErrDisabled}
 	var p *plugin
@@ -137,6 +142,7 @@ func Register(app core.App, config Config) error {
 			if err := p.dispatcher.stop(); err != nil {
 				e.App.Logger().Error("jobs: stopping the dispatcher failed", "error", err)
 			}
+			p.closeDB()
 			return e.Next()
 		},
 	})
@@ -175,30 +181,57 @@ func setOnce(app core.App, s *JobStore) bool {
 
 // open creates or upgrades the job table and readies the store.
 func (p *plugin) open(app core.App) error {
-	d := sqlitedriver.New(app.NonconcurrentDB(), app.ConcurrentDB())
-	if err := d.Migrate(context.Background()); err != nil {
-		return fmt.Errorf("jobs: migrate the job table: %w", err)
+	db, err := p.openJobDB(context.Background(), app)
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
 	}
 	p.mu.Lock()
-	p.drv = d
+	old := p.db
+	p.db = db
 	p.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
 	return nil
 }
 
-// rootDriver returns the driver of the app's own connections.
-func (p *plugin) rootDriver() (driver.Driver, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.drv == nil {
-		return nil, ErrNotReady
+// closeDB releases the job database; the store is not ready until the app
+// bootstraps again.
+func (p *plugin) closeDB() {
+	p.mu.Lock()
+	db := p.db
+	p.db = nil
+	p.mu.Unlock()
+	if db != nil {
+		db.close()
 	}
-	return p.drv, nil
 }
 
-// driverFor returns the driver for txApp's transaction, or the root driver
-// when txApp is nil.
+// currentDB returns the open job database.
+func (p *plugin) currentDB() (*jobDB, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.db == nil {
+		return nil, ErrNotReady
+	}
+	return p.db, nil
+}
+
+// rootDriver returns the driver of the job database's own connections.
+func (p *plugin) rootDriver() (driver.Driver, error) {
+	db, err := p.currentDB()
+	if err != nil {
+		return nil, err
+	}
+	return db.drv, nil
+}
+
+// driverFor returns the driver for reads and changes made through a store
+// bound to txApp: inside the transaction when the jobs live in the app's
+// SQLite, the job database's own otherwise.
 func (p *plugin) driverFor(txApp core.App) (driver.Driver, error) {
-	if txApp == nil {
+	db, err := p.currentDB()
+	if err != nil || txApp == nil || db.relay != nil {
 		return p.rootDriver()
 	}
 	return sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB()), nil

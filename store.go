@@ -55,20 +55,54 @@ func (s *JobStore) EnqueueAt(topic string, payload any, runAt time.Time) (*Job, 
 // EnqueueWithOptions adds a job with the given options; nil opts is the same
 // as Enqueue.
 func (s *JobStore) EnqueueWithOptions(topic string, payload any, opts *JobEnqueueOptions) (*Job, error) {
-	d, err := s.driver()
-	if err != nil {
-		return nil, err
+	if s.p == nil {
+		return nil, s.err
 	}
 	params, err := s.p.insertParams(topic, payload, opts, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.Insert(context.Background(), []driver.InsertParams{params})
+	rows, err := s.p.insert(context.Background(), s.txApp, []driver.InsertParams{params})
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %q: %w", topic, err)
 	}
-	s.wakeAfterCommit()
 	return jobFromRow(rows[0]), nil
+}
+
+// JobEnqueueItem is one job of EnqueueMany.
+type JobEnqueueItem struct {
+	Topic   string
+	Payload any
+	// Options may be nil.
+	Options *JobEnqueueOptions
+}
+
+// EnqueueMany adds several jobs at once, in one transaction: all of them or,
+// on any error, none. It is much faster than one Enqueue per job.
+func (s *JobStore) EnqueueMany(items []JobEnqueueItem) ([]*Job, error) {
+	if s.p == nil {
+		return nil, s.err
+	}
+	if len(items) == 0 {
+		return []*Job{}, nil
+	}
+	now := time.Now()
+	params := make([]driver.InsertParams, len(items))
+	for i, item := range items {
+		var err error
+		if params[i], err = s.p.insertParams(item.Topic, item.Payload, item.Options, now); err != nil {
+			return nil, fmt.Errorf("enqueue item %d: %w", i, err)
+		}
+	}
+	rows, err := s.p.insert(context.Background(), s.txApp, params)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %d jobs: %w", len(items), err)
+	}
+	out := make([]*Job, len(rows))
+	for i, r := range rows {
+		out[i] = jobFromRow(r)
+	}
+	return out, nil
 }
 
 // Get returns the job with the given id, or ErrNotFound.
@@ -170,7 +204,11 @@ func (s *JobStore) Requeue(id string) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("requeue job %q: %w", id, err)
 	}
-	s.wakeAfterCommit()
+	if s.txApp == nil {
+		s.p.dispatcher.wake()
+	} else {
+		onCommit(s.txApp, s.p.dispatcher.wake)
+	}
 	return jobFromRow(row), nil
 }
 
@@ -200,21 +238,6 @@ func (s *JobStore) driver() (driver.Driver, error) {
 		return nil, s.err
 	}
 	return s.p.driverFor(s.txApp)
-}
-
-// wakeAfterCommit wakes the dispatcher now, or after the commit of the bound
-// transaction (never after a rollback).
-func (s *JobStore) wakeAfterCommit() {
-	if s.txApp == nil {
-		s.p.dispatcher.wake()
-		return
-	}
-	s.txApp.TxInfo().OnComplete(func(txErr error) error {
-		if txErr == nil {
-			s.p.dispatcher.wake()
-		}
-		return nil
-	})
 }
 
 // insertParams validates an enqueue and builds its row.

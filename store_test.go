@@ -278,3 +278,33 @@ func TestRequeueOnlyFailed(t *testing.T) {
 		expectErr(t, err, ErrNotFound)
 	})
 }
+
+func TestEnqueueManyIsAllOrNothing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		store := startedStore(t, b, testConfig(), map[string]func(*Job) error{
+			"t": func(*Job) error { return nil },
+		})
+		items := make([]JobEnqueueItem, 100)
+		for i := range items {
+			items[i] = JobEnqueueItem{Topic: "t", Payload: map[string]int{"i": i}}
+		}
+		created, err := store.EnqueueMany(items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(created) != len(items) {
+			t.Fatalf("created %d jobs", len(created))
+		}
+		for _, j := range created {
+			waitStatus(t, store, j.ID, StatusCompleted)
+		}
+
+		bad := append(items[:2:2], JobEnqueueItem{Topic: ""})
+		_, err = store.EnqueueMany(bad)
+		expectErr(t, err, ErrEmptyTopic)
+		stats, _ := store.Stats()
+		if stats.Total != int64(len(items)) {
+			t.Fatalf("a refused batch stored jobs: total %d", stats.Total)
+		}
+	})
+}

@@ -105,7 +105,10 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 	return rows, nil
 }
 
-// Claim locks up to p.Limit runnable jobs in one statement.
+// Claim locks up to p.Limit runnable jobs in one statement. The statement
+// runs under SQLite's single write lock, so the subquery's status check holds
+// for the update; the outer WHERE matches by primary key only, which keeps
+// the claim a range scan of the runnable index plus key lookups.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	if p.Limit <= 0 || len(p.Topics) == 0 {
 		return nil, nil
@@ -117,7 +120,7 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 	q := d.write.NewQuery(`UPDATE _jobs
 		SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
 			locked_until = {:locked_until}, updated = {:now}
-		WHERE status = 'pending' AND id IN (
+		WHERE id IN (
 			SELECT id FROM _jobs INDEXED BY _jobs_runnable_idx
 			WHERE status = 'pending' AND run_at <= {:now}
 				AND topic IN (SELECT value FROM json_each({:topics}))

@@ -1,0 +1,283 @@
+package jobs
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
+)
+
+// Auth kinds of API test requests: who sends them. PocketBase's test data
+// holds these records; apiFixture gives the users record test2@example.com
+// the role "ops".
+const (
+	asGuest     = ""
+	asUser      = "users:test@example.com"
+	asOperator  = "users:test2@example.com"
+	asClient    = "clients:test@example.com"
+	asSuperuser = core.CollectionNameSuperusers + ":test@example.com"
+)
+
+// Rules of apiConfig: a users record may enqueue mail digests, an "ops" user
+// may manage jobs.
+const (
+	testEnqueueRule = `@request.auth.collectionName = "users" && @request.body.topic = "mail_digest"`
+	testManageRule  = `@request.auth.role = "ops"`
+)
+
+// apiTestMaxPayload is the MaxPayloadSize of apiConfig, small so that size
+// tests send small bodies.
+const apiTestMaxPayload = 1024
+
+// apiConfig is the plugin configuration of the API tests: the test rules, a
+// small payload limit and no AutoStart.
+func apiConfig() Config {
+	cfg := DefaultConfig()
+	cfg.AutoStart = false
+	cfg.PollInterval = 20 * time.Millisecond
+	cfg.ShutdownTimeout = time.Second
+	cfg.MaxPayloadSize = apiTestMaxPayload
+	cfg.EnqueueRule = testEnqueueRule
+	cfg.ManageRule = testManageRule
+	return cfg
+}
+
+// apiFixture is a test app with the plugin registered, a "role" field on
+// users, a job_operators collection listing test2@example.com, and one
+// pending, one failed and one completed job.
+type apiFixture struct {
+	app *tests.TestApp
+	// ids holds the seeded job ids by status.
+	ids map[string]string
+}
+
+// newAPIFixture builds a fixture with cfg; it is cleaned up when t ends.
+func newAPIFixture(t *testing.T, cfg Config) *apiFixture {
+	t.Helper()
+	app, err := tests.NewTestApp()
+	if err != nil {
+		t.Fatalf("new test app: %v", err)
+	}
+	t.Cleanup(app.Cleanup)
+	apiAddOperators(t, app)
+	if err := Register(app, cfg); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	return &apiFixture{app: app, ids: apiSeedJobs(t, GetJobStore(app))}
+}
+
+// apiAddOperators adds the role field to users, makes test2@example.com an
+// "ops" user and lists it in a new job_operators collection.
+func apiAddOperators(t *testing.T, app core.App) {
+	t.Helper()
+	users, err := app.FindCollectionByNameOrId("users")
+	if err != nil {
+		t.Fatalf("find users: %v", err)
+	}
+	users.Fields.Add(&core.TextField{Name: "role"})
+	if err := app.Save(users); err != nil {
+		t.Fatalf("add the role field: %v", err)
+	}
+	operator, err := app.FindAuthRecordByEmail("users", "test2@example.com")
+	if err != nil {
+		t.Fatalf("find the operator: %v", err)
+	}
+	operator.Set("role", "ops")
+	if err := app.Save(operator); err != nil {
+		t.Fatalf("save the operator: %v", err)
+	}
+
+	operators := core.NewBaseCollection("job_operators")
+	operators.Fields.Add(&core.RelationField{Name: "user", CollectionId: users.Id, MaxSelect: 1})
+	if err := app.Save(operators); err != nil {
+		t.Fatalf("create job_operators: %v", err)
+	}
+	entry := core.NewRecord(operators)
+	entry.Set("user", operator.Id)
+	if err := app.Save(entry); err != nil {
+		t.Fatalf("add the operator to job_operators: %v", err)
+	}
+}
+
+// apiSeedJobs enqueues a pending job (topic "idle", which has no handler) and
+// runs one job to failure (topic "broken") and one to completion (topic
+// "done"), with the dispatcher stopped again before it returns. It returns
+// the job ids by status.
+func apiSeedJobs(t *testing.T, store *JobStore) map[string]string {
+	t.Helper()
+	handlers := map[string]func(*Job) error{
+		"broken": func(*Job) error { return errors.New("boom") },
+		"done":   func(*Job) error { return nil },
+	}
+	for topic, h := range handlers {
+		if err := store.Register(topic, h); err != nil {
+			t.Fatalf("register %q: %v", topic, err)
+		}
+	}
+	ids := map[string]string{}
+	seeds := []struct{ topic, status string }{
+		{"idle", StatusPending},
+		{"broken", StatusFailed},
+		{"done", StatusCompleted},
+	}
+	for _, s := range seeds {
+		job, err := store.EnqueueWithOptions(s.topic, map[string]string{"seed": s.status}, &JobEnqueueOptions{MaxRetries: NoRetries})
+		if err != nil {
+			t.Fatalf("enqueue %q: %v", s.topic, err)
+		}
+		ids[s.status] = job.ID
+	}
+	if err := store.Start(); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	for _, s := range seeds {
+		apiAwaitStatus(t, store, ids[s.status], s.status)
+	}
+	if err := store.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	return ids
+}
+
+// apiAwaitStatus polls job id until it has status, for at most 10 seconds.
+func apiAwaitStatus(t *testing.T, store *JobStore, id, status string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		job, err := store.Get(id)
+		if err != nil {
+			t.Fatalf("get %s: %v", id, err)
+		}
+		if job.Status == status {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("job %s is %s, want %s", id, job.Status, status)
+		case <-poll.C:
+		}
+	}
+}
+
+// token returns the Authorization header value of an auth kind ("" for a
+// guest).
+func (f *apiFixture) token(t testing.TB, auth string) string {
+	t.Helper()
+	if auth == asGuest {
+		return ""
+	}
+	collection, email, _ := strings.Cut(auth, ":")
+	record, err := f.app.FindAuthRecordByEmail(collection, email)
+	if err != nil {
+		t.Fatalf("find %s: %v", auth, err)
+	}
+	token, err := record.NewAuthToken()
+	if err != nil {
+		t.Fatalf("token of %s: %v", auth, err)
+	}
+	return token
+}
+
+// snapshot returns every job as JSON: any write to the job table changes it.
+func (f *apiFixture) snapshot(t testing.TB) string {
+	t.Helper()
+	list, err := GetJobStore(f.app).List(&JobFilter{Limit: MaxListLimit})
+	if err != nil {
+		t.Fatalf("list jobs: %v", err)
+	}
+	encoded, err := json.Marshal(list)
+	if err != nil {
+		t.Fatalf("encode jobs: %v", err)
+	}
+	return string(encoded)
+}
+
+// job returns the job with the given id, or nil when there is none.
+func (f *apiFixture) job(t testing.TB, id string) *Job {
+	t.Helper()
+	job, err := GetJobStore(f.app).Get(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	return job
+}
+
+// apiCase is one request to the HTTP API and what it must answer and do.
+// In url and content, {pending}, {failed} and {completed} stand for the ids
+// of the seeded jobs.
+type apiCase struct {
+	name   string
+	method string
+	url    string
+	body   string
+	// stream sends the body without a Content-Length.
+	stream  bool
+	headers map[string]string
+	auth    string
+	status  int
+	// content must all be in the (compacted JSON) response body; none means
+	// the body must be empty.
+	content []string
+	// check verifies the jobs after the request; nil means that nothing may
+	// have changed.
+	check func(t testing.TB, f *apiFixture)
+}
+
+// run sends the request of c to the app of f and checks the answer and the
+// jobs afterwards.
+func (c apiCase) run(t *testing.T, f *apiFixture) {
+	t.Helper()
+	ids := strings.NewReplacer(
+		"{pending}", f.ids[StatusPending],
+		"{failed}", f.ids[StatusFailed],
+		"{completed}", f.ids[StatusCompleted],
+	)
+	headers := map[string]string{}
+	for k, v := range c.headers {
+		headers[k] = v
+	}
+	if token := f.token(t, c.auth); token != "" {
+		headers["Authorization"] = token
+	}
+	content := make([]string, len(c.content))
+	for i, s := range c.content {
+		content[i] = ids.Replace(s)
+	}
+	var body io.Reader = strings.NewReader(c.body)
+	if c.stream {
+		body = io.MultiReader(body) // not a *strings.Reader: the length is unknown
+	}
+	before := f.snapshot(t)
+	scenario := tests.ApiScenario{
+		Name:                  c.name,
+		Method:                c.method,
+		URL:                   ids.Replace(c.url),
+		Body:                  body,
+		Headers:               headers,
+		ExpectedStatus:        c.status,
+		ExpectedContent:       content,
+		TestAppFactory:        func(testing.TB) *tests.TestApp { return f.app },
+		DisableTestAppCleanup: true, // newAPIFixture's t.Cleanup does it
+		AfterTestFunc: func(t testing.TB, _ *tests.TestApp, _ *http.Response) {
+			if c.check != nil {
+				c.check(t, f)
+				return
+			}
+			if after := f.snapshot(t); after != before {
+				t.Errorf("jobs changed:\nbefore %s\nafter  %s", before, after)
+			}
+		},
+	}
+	scenario.Test(t)
+}

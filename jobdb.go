@@ -1,0 +1,108 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
+	"github.com/pocketbase-jobs/jobs/internal/outbox"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// jobDB is the database the jobs live in, opened when the app bootstraps:
+// the app's SQLite, or PostgreSQL with a relay for transactional enqueues.
+type jobDB struct {
+	drv driver.Driver
+	// relay moves transactional enqueues from the app's outbox; nil on SQLite.
+	relay *relay
+	// listen blocks, calling onNotify for every enqueue of any process,
+	// until ctx ends; nil when the database has no notifications.
+	listen func(ctx context.Context, onNotify func()) error
+	// release frees the database's own resources; nil when it has none.
+	release func()
+}
+
+// openJobDB opens and migrates the job database configured for app.
+func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
+	if p.config.PostgresDSN == "" {
+		d := sqlitedriver.New(app.NonconcurrentDB(), app.ConcurrentDB())
+		if err := d.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
+		}
+		return &jobDB{drv: d}, nil
+	}
+	return p.openPostgres(ctx, app)
+}
+
+// close stops the relay (after a last round) and releases the database.
+func (db *jobDB) close() {
+	if db.relay != nil {
+		db.relay.stop()
+	}
+	if db.release != nil {
+		db.release()
+	}
+}
+
+// insert stores jobs: directly, or — for a store bound to a transaction —
+// in that transaction (SQLite) or in the app's outbox within it
+// (PostgreSQL). The dispatcher is woken now or after the commit.
+func (p *plugin) insert(ctx context.Context, txApp core.App, jobs []driver.InsertParams) ([]driver.JobRow, error) {
+	db, err := p.currentDB()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case txApp == nil:
+		rows, err := db.drv.Insert(ctx, jobs)
+		if err != nil {
+			return nil, err
+		}
+		p.wakeFor(jobs)
+		return rows, nil
+	case db.relay != nil:
+		if err := outbox.Add(ctx, txApp.NonconcurrentDB(), jobs); err != nil {
+			return nil, err
+		}
+		onCommit(txApp, db.relay.poke)
+		return pendingRows(jobs), nil
+	default:
+		rows, err := sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB()).Insert(ctx, jobs)
+		if err != nil {
+			return nil, err
+		}
+		onCommit(txApp, func() { p.wakeFor(jobs) })
+		return rows, nil
+	}
+}
+
+// wakeFor wakes the dispatcher for jobs just stored: now for runnable ones,
+// at run_at for delayed ones.
+func (p *plugin) wakeFor(jobs []driver.InsertParams) {
+	for _, j := range jobs {
+		p.dispatcher.wakeLater(j.RunAt)
+	}
+}
+
+// onCommit runs fn after txApp's transaction commits, never on rollback.
+func onCommit(txApp core.App, fn func()) {
+	txApp.TxInfo().OnComplete(func(txErr error) error {
+		if txErr == nil {
+			fn()
+		}
+		return nil
+	})
+}
+
+// pendingRows describes jobs as they will be stored once relayed.
+func pendingRows(jobs []driver.InsertParams) []driver.JobRow {
+	rows := make([]driver.JobRow, len(jobs))
+	for i, j := range jobs {
+		rows[i] = driver.JobRow{
+			ID: j.ID, Topic: j.Topic, Payload: j.Payload, Status: driver.StatusPending,
+			RunAt: j.RunAt, MaxRetries: j.MaxRetries, Created: j.Now, Updated: j.Now,
+		}
+	}
+	return rows
+}
