@@ -13,7 +13,7 @@ import (
 
 // bindRoutes registers the /api/jobs routes on r. POST /api/jobs/enqueue is
 // guarded by Config.EnqueueRule, every other route by Config.ManageRule.
-// docs/http-api.md is the reference of the routes.
+// The README's "HTTP API" section is the reference of the routes.
 func (p *plugin) bindRoutes(r *router.Router[*core.RequestEvent]) {
 	for _, err := range p.unresolvableRules() {
 		p.app.Logger().Error("jobs: a rule of the HTTP API cannot be evaluated; its routes answer 500 to all but superusers until it is fixed",
