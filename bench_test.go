@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,4 +83,40 @@ func eachBackendB(b *testing.B, body func(b *testing.B, be backend)) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) { body(b, be) })
 	}
+}
+
+// BenchmarkPickup measures idle pickup: from the start of Enqueue to the
+// start of the handler, one job at a time, and reports percentiles.
+func BenchmarkPickup(b *testing.B) {
+	eachBackendB(b, func(b *testing.B, be backend) {
+		cfg := DefaultConfig()
+		cfg.AutoStart, cfg.HTTPEnabled = false, false
+		store := GetJobStore(newApp(b, be, cfg))
+		started := make(chan time.Time, 1)
+		if err := store.Register("bench", func(*Job) error { started <- time.Now(); return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if err := store.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer store.Stop()
+		latencies := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			begin := time.Now()
+			if _, err := store.Enqueue("bench", nil); err != nil {
+				b.Fatal(err)
+			}
+			latencies = append(latencies, (<-started).Sub(begin))
+		}
+		b.StopTimer()
+		slices.Sort(latencies)
+		for _, q := range []struct {
+			name string
+			at   float64
+		}{{"p50-ms", 0.50}, {"p95-ms", 0.95}, {"p99-ms", 0.99}} {
+			d := latencies[int(q.at*float64(len(latencies)-1))]
+			b.ReportMetric(float64(d.Microseconds())/1000, q.name)
+		}
+	})
 }

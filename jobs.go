@@ -53,6 +53,10 @@ const (
 	hookIDTerminate = "__pbJobsTerminate__"
 )
 
+// bootstrapPriority runs the plugin's bootstrap handler after every handler
+// of default priority (hook handlers run in ascending priority).
+const bootstrapPriority = 1 << 20
+
 // plugin is the state of the jobs plugin of one app.
 type plugin struct {
 	app        core.App
@@ -115,6 +119,9 @@ func Register(app core.App, config Config) error {
 	}
 	app.OnBootstrap().Bind(&hook.Handler[*core.BootstrapEvent]{
 		Id: hookIDBootstrap,
+		// Innermost: the store opens right after PocketBase's own bootstrap,
+		// so other handlers can enqueue after their e.Next().
+		Priority: bootstrapPriority,
 		Func: func(e *core.BootstrapEvent) error {
 			if err := e.Next(); err != nil {
 				return err

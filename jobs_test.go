@@ -46,6 +46,30 @@ func TestRegisterBeforeBootstrapCreatesTableOnBootstrap(t *testing.T) {
 	}
 }
 
+func TestEnqueueInBootstrapAfterNext(t *testing.T) {
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
+	var enqueueErr error
+	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
+		if err := e.Next(); err != nil {
+			return err
+		}
+		_, enqueueErr = GetJobStore(e.App).Enqueue("seed", nil)
+		return nil
+	})
+	// Registered after the user's hook, as the specification's quick start
+	// does it the other way round: both orders must work.
+	if err := Register(app, testConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Bootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	defer app.ResetBootstrapState()
+	if enqueueErr != nil {
+		t.Fatalf("enqueue in OnBootstrap after e.Next(): %v", enqueueErr)
+	}
+}
+
 func TestDisabledRegistersNothingAndNeverPanics(t *testing.T) {
 	t.Setenv("PB_JOBS_DISABLED", "true")
 	app := newApp(t, backends[0], DefaultConfig())
