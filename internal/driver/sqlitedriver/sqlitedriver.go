@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
@@ -71,16 +72,19 @@ func (d *Driver) Migrate(ctx context.Context) error {
 	})
 }
 
-// Insert stores new pending jobs in one transaction.
+// Insert stores new pending jobs in one transaction. An id already stored
+// is left as it is and comes back as stored, so repeating an insert is
+// harmless.
 func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
 	rows := make([]driver.JobRow, 0, len(jobs))
 	err := d.transactional(func(tx dbx.Builder) error {
 		q := tx.NewQuery(`INSERT INTO _jobs (id, topic, payload, status, run_at, max_retries, created, updated)
-			VALUES ({:id}, {:topic}, {:payload}, 'pending', {:run_at}, {:max_retries}, {:now}, {:now})`).
+			VALUES ({:id}, {:topic}, {:payload}, 'pending', {:run_at}, {:max_retries}, {:now}, {:now})
+			ON CONFLICT (id) DO NOTHING`).
 			WithContext(ctx).Prepare()
 		defer q.Close()
 		for _, j := range jobs {
-			_, err := q.Bind(dbx.Params{
+			res, err := q.Bind(dbx.Params{
 				"id":          j.ID,
 				"topic":       j.Topic,
 				"payload":     string(j.Payload),
@@ -90,6 +94,18 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 			}).Execute()
 			if err != nil {
 				return fmt.Errorf("insert job %s: %w", j.ID, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("insert job %s: %w", j.ID, err)
+			}
+			if n == 0 {
+				stored, err := getJob(ctx, tx, j.ID)
+				if err != nil {
+					return fmt.Errorf("read stored job %s: %w", j.ID, err)
+				}
+				rows = append(rows, stored)
+				continue
 			}
 			rows = append(rows, driver.JobRow{
 				ID: j.ID, Topic: j.Topic, Payload: j.Payload, Status: driver.StatusPending,
@@ -108,7 +124,8 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 // Claim locks up to p.Limit runnable jobs in one statement. The statement
 // runs under SQLite's single write lock, so the subquery's status check holds
 // for the update; the outer WHERE matches by primary key only, which keeps
-// the claim a range scan of the runnable index plus key lookups.
+// the claim a range scan of the runnable index plus key lookups. RETURNING
+// gives no order, so the rows are sorted by run_at here.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	if p.Limit <= 0 || len(p.Topics) == 0 {
 		return nil, nil
@@ -133,7 +150,12 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 		"topics":       string(topics),
 		"limit":        p.Limit,
 	})
-	return queryRows(q)
+	rows, err := queryRows(q)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	slices.SortStableFunc(rows, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
+	return rows, nil
 }
 
 // Finish writes fenced outcomes in one transaction.
@@ -199,9 +221,14 @@ func (d *Driver) RecoverExpired(ctx context.Context, p driver.RecoverParams) (in
 	return int(n), err
 }
 
-// Get reads one job.
+// Get reads one job. Its errors name no id: the caller knows it.
 func (d *Driver) Get(ctx context.Context, id string) (driver.JobRow, error) {
-	rows, err := queryRows(d.read.NewQuery(`SELECT ` + jobColumns + ` FROM _jobs WHERE id = {:id}`).
+	return getJob(ctx, d.read, id)
+}
+
+// getJob reads one job through db, or returns ErrNotFound.
+func getJob(ctx context.Context, db dbx.Builder, id string) (driver.JobRow, error) {
+	rows, err := queryRows(db.NewQuery(`SELECT ` + jobColumns + ` FROM _jobs WHERE id = {:id}`).
 		WithContext(ctx).Bind(dbx.Params{"id": id}))
 	if err != nil {
 		return driver.JobRow{}, err

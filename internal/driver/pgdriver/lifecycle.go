@@ -1,0 +1,190 @@
+package pgdriver
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// notifySQL announces runnable jobs to every listener; PostgreSQL delivers it
+// when the surrounding transaction commits, and never on rollback.
+const notifySQL = `SELECT pg_notify('` + Channel + `', '')`
+
+// insertSQL inserts a batch passed as parallel arrays. An id already stored
+// is left as it is (ON CONFLICT DO NOTHING), so repeating an insert is
+// harmless; the second SELECT returns such rows as they were stored, since
+// the statement's snapshot predates the insert.
+const insertSQL = `WITH input AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::integer[], $6::timestamptz[])
+			AS i(id, topic, payload, run_at, max_retries, created)
+	), inserted AS (
+		INSERT INTO _jobs (id, topic, payload, status, run_at, max_retries, created, updated)
+		SELECT id, topic, payload::json, 'pending', run_at, max_retries, created, created FROM input
+		ON CONFLICT (id) DO NOTHING
+		RETURNING ` + jobColumns + `
+	)
+	SELECT * FROM inserted
+	UNION ALL
+	SELECT ` + jobColumns + ` FROM _jobs WHERE id IN (SELECT id FROM input)`
+
+// Insert stores new pending jobs in one statement and sends one notification,
+// both in one implicit transaction: a batch, so one round trip. Rows come
+// back in the order of jobs; an id that was already stored comes back as
+// stored.
+func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	var (
+		ids        = make([]string, len(jobs))
+		topics     = make([]string, len(jobs))
+		payloads   = make([]string, len(jobs))
+		runAts     = make([]time.Time, len(jobs))
+		maxRetries = make([]int, len(jobs))
+		created    = make([]time.Time, len(jobs))
+	)
+	for i, j := range jobs {
+		ids[i], topics[i], payloads[i] = j.ID, j.Topic, string(j.Payload)
+		runAts[i], maxRetries[i], created[i] = ts(j.RunAt), j.MaxRetries, ts(j.Now)
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(insertSQL, ids, topics, payloads, runAts, maxRetries, created)
+	batch.Queue(notifySQL)
+	results := d.pool.SendBatch(ctx, batch)
+	stored, err := collectJobs(results)
+	if err == nil {
+		_, err = results.Exec()
+	}
+	if closeErr := results.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), err)
+	}
+	byID := make(map[string]driver.JobRow, len(stored))
+	for _, r := range stored {
+		byID[r.ID] = r
+	}
+	rows := make([]driver.JobRow, len(jobs))
+	for i, j := range jobs {
+		r, ok := byID[j.ID]
+		if !ok {
+			// Another transaction stored the same id while this one ran; its
+			// row is not in this statement's snapshot.
+			return nil, fmt.Errorf("insert job %s: stored concurrently by another transaction", j.ID)
+		}
+		rows[i] = r
+	}
+	return rows, nil
+}
+
+// collectJobs reads the job rows of the next result of a batch.
+func collectJobs(results pgx.BatchResults) ([]driver.JobRow, error) {
+	rows, err := results.Query()
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanJob)
+}
+
+// claimSQL locks runnable jobs, skipping those another claim holds, and moves
+// them to processing in the same statement.
+const claimSQL = `WITH claimable AS (
+		SELECT id AS claim_id FROM _jobs
+		WHERE status = 'pending' AND run_at <= $1 AND topic = ANY($2::text[])
+		ORDER BY run_at
+		LIMIT $3
+		FOR UPDATE SKIP LOCKED
+	)
+	UPDATE _jobs AS j
+	SET status = 'processing', attempts = j.attempts + 1, lock_version = j.lock_version + 1,
+		locked_until = $4, updated = $1
+	FROM claimable AS c
+	WHERE j.id = c.claim_id
+	RETURNING ` + jobColumns
+
+// Claim locks up to p.Limit runnable jobs in one statement. Concurrent claims
+// of any number of processes skip each other's rows instead of waiting, and
+// never return one job twice. Rows come back ordered by run_at.
+func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
+	if p.Limit <= 0 || len(p.Topics) == 0 {
+		return nil, nil
+	}
+	rows, err := d.pool.Query(ctx, claimSQL, ts(p.Now), p.Topics, p.Limit, nullTS(p.LockedUntil))
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	claimed, err := pgx.CollectRows(rows, scanJob)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	// RETURNING gives no order.
+	slices.SortStableFunc(claimed, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
+	return claimed, nil
+}
+
+// finishSQL writes a batch of outcomes passed as parallel arrays, each fenced
+// by its claim: the job must still be processing under the same lock_version.
+// A NULL run_at keeps the job's run_at, an empty last_error its last_error.
+const finishSQL = `UPDATE _jobs AS j
+	SET status = o.status,
+		run_at = COALESCE(o.run_at, j.run_at),
+		last_error = CASE WHEN o.last_error <> '' THEN o.last_error ELSE j.last_error END,
+		attempts = j.attempts - o.release,
+		locked_until = NULL,
+		updated = $7
+	FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::integer[])
+		AS o(id, lock_version, status, run_at, last_error, release)
+	WHERE j.id = o.id AND j.status = 'processing' AND j.lock_version = o.lock_version`
+
+// Finish writes fenced outcomes in one statement.
+func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time.Time) (int, error) {
+	if len(outcomes) == 0 {
+		return 0, nil
+	}
+	var (
+		ids          = make([]string, len(outcomes))
+		lockVersions = make([]int64, len(outcomes))
+		statuses     = make([]string, len(outcomes))
+		runAts       = make([]pgtype.Timestamptz, len(outcomes))
+		lastErrors   = make([]string, len(outcomes))
+		releases     = make([]int, len(outcomes))
+	)
+	for i, o := range outcomes {
+		ids[i], lockVersions[i], statuses[i] = o.ID, o.LockVersion, o.Status
+		runAts[i], lastErrors[i] = nullTS(o.RunAt), o.LastError
+		if o.ReleaseAttempt {
+			releases[i] = 1
+		}
+	}
+	tag, err := d.pool.Exec(ctx, finishSQL, ids, lockVersions, statuses, runAts, lastErrors, releases, ts(now))
+	if err != nil {
+		return 0, fmt.Errorf("finish %d jobs: %w", len(outcomes), err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// recoverSQL releases processing jobs whose lock expired: back to pending to
+// run at once, or failed when their last attempt was used.
+const recoverSQL = `UPDATE _jobs
+	SET status = CASE WHEN attempts > max_retries THEN 'failed' ELSE 'pending' END,
+		run_at = CASE WHEN attempts > max_retries THEN run_at ELSE $1 END,
+		last_error = $2,
+		locked_until = NULL,
+		updated = $1
+	WHERE status = 'processing' AND locked_until <= $1`
+
+// RecoverExpired releases processing jobs whose lock has expired.
+func (d *Driver) RecoverExpired(ctx context.Context, p driver.RecoverParams) (int, error) {
+	tag, err := d.pool.Exec(ctx, recoverSQL, ts(p.Now), p.LastError)
+	if err != nil {
+		return 0, fmt.Errorf("recover expired locks: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

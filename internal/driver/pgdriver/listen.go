@@ -1,0 +1,154 @@
+package pgdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Timing of the listener. A connection that stayed up for healthyAfter
+// resets the reconnect backoff; idle connections are pinged every
+// pingEvery, so one that died silently is noticed.
+const (
+	minBackoff   = 100 * time.Millisecond
+	maxBackoff   = 5 * time.Second
+	healthyAfter = maxBackoff
+	pingEvery    = 30 * time.Second
+	connectLimit = 10 * time.Second
+	closeLimit   = time.Second
+)
+
+// Listen holds one connection of its own (outside the pool) that listens on
+// Channel, and calls onNotify for every notification. It also calls onNotify
+// each time it starts listening — at first and after every reconnect —
+// because notifications sent while nobody listened are lost. When the
+// connection fails, Listen reconnects with a growing, jittered backoff.
+// It returns nil once ctx is done.
+//
+// onNotify runs on Listen's goroutine and should return quickly (signal a
+// channel, say). Notifications carry no payload: each only says "look for
+// runnable jobs".
+func (d *Driver) Listen(ctx context.Context, onNotify func()) error {
+	l := &listener{cfg: d.pool.Config().ConnConfig, onNotify: onNotify, logger: d.logger}
+	var backoff time.Duration
+	for {
+		started := time.Now()
+		err := l.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		l.failed(err)
+		if time.Since(started) >= healthyAfter {
+			backoff = 0
+		}
+		if !sleep(ctx, jitter(backoff)) {
+			return nil
+		}
+		backoff = min(max(2*backoff, minBackoff), maxBackoff)
+	}
+}
+
+// listener is the state of one Listen call.
+type listener struct {
+	cfg      *pgx.ConnConfig
+	onNotify func()
+	logger   *slog.Logger
+	// outage is set while Listen has no working connection and has said so.
+	outage bool
+}
+
+// session connects, listens and waits for notifications until the
+// connection fails or ctx is done; it returns why it stopped.
+func (l *listener) session(ctx context.Context) error {
+	connectCtx, cancel := context.WithTimeout(ctx, connectLimit)
+	conn, err := pgx.ConnectConfig(connectCtx, l.cfg.Copy())
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), closeLimit)
+		defer cancel()
+		_ = conn.Close(closeCtx) // the session already ended; nothing to do about a failed goodbye
+	}()
+	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
+		return fmt.Errorf("listen on %s: %w", Channel, err)
+	}
+	l.recovered()
+	l.onNotify()
+	for {
+		waitCtx, cancel := context.WithTimeout(ctx, pingEvery)
+		_, err := conn.WaitForNotification(waitCtx)
+		idle := errors.Is(waitCtx.Err(), context.DeadlineExceeded)
+		cancel()
+		switch {
+		case err == nil:
+			l.onNotify()
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case idle:
+			if err := l.ping(ctx, conn); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("wait for notifications: %w", err)
+		}
+	}
+}
+
+// ping checks that an idle connection still reaches the server.
+func (l *listener) ping(ctx context.Context, conn *pgx.Conn) error {
+	pingCtx, cancel := context.WithTimeout(ctx, connectLimit)
+	defer cancel()
+	if err := conn.Ping(pingCtx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// failed reports the start of an outage, once.
+func (l *listener) failed(err error) {
+	if l.outage {
+		return
+	}
+	l.outage = true
+	l.logger.Warn("jobs: no connection for PostgreSQL notifications; reconnecting", "error", err)
+}
+
+// recovered reports the end of an outage.
+func (l *listener) recovered() {
+	if !l.outage {
+		return
+	}
+	l.outage = false
+	l.logger.Info("jobs: listening for PostgreSQL notifications again")
+}
+
+// jitter spreads reconnects of many processes: a random duration in
+// [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits for d or until ctx is done, and reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,130 @@
+package pgdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// Get reads one job. Its errors name no id: the caller knows it.
+func (d *Driver) Get(ctx context.Context, id string) (driver.JobRow, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+jobColumns+` FROM _jobs WHERE id = $1`, id)
+	if err != nil {
+		return driver.JobRow{}, err
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, scanJob)
+	if err != nil {
+		return driver.JobRow{}, interpretError(err)
+	}
+	return row, nil
+}
+
+// listWhere matches every job when a filter is empty.
+const listWhere = ` WHERE ($1::text = '' OR topic = $1::text) AND ($2::text = '' OR status = $2::text)`
+
+// List reads one page, newest first, and the total of matching jobs.
+func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow, int64, error) {
+	var total int64
+	err := d.pool.QueryRow(ctx, `SELECT COUNT(*) FROM _jobs`+listWhere, p.Topic, p.Status).Scan(&total)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count jobs: %w", err)
+	}
+	rows, err := d.pool.Query(ctx, `SELECT `+jobColumns+` FROM _jobs`+listWhere+
+		` ORDER BY created DESC, id DESC LIMIT $3 OFFSET $4`, p.Topic, p.Status, p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list jobs: %w", err)
+	}
+	page, err := pgx.CollectRows(rows, scanJob)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list jobs: %w", err)
+	}
+	return page, total, nil
+}
+
+// Stats counts jobs per status.
+func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
+	var s driver.Stats
+	err := d.pool.QueryRow(ctx, `SELECT
+			COUNT(*) FILTER (WHERE status = 'pending'),
+			COUNT(*) FILTER (WHERE status = 'processing'),
+			COUNT(*) FILTER (WHERE status = 'completed'),
+			COUNT(*) FILTER (WHERE status = 'failed')
+		FROM _jobs`).Scan(&s.Pending, &s.Processing, &s.Completed, &s.Failed)
+	if err != nil {
+		return driver.Stats{}, fmt.Errorf("count jobs by status: %w", err)
+	}
+	return s, nil
+}
+
+// Delete removes a pending or failed job.
+func (d *Driver) Delete(ctx context.Context, id string) error {
+	tag, err := d.pool.Exec(ctx, `DELETE FROM _jobs WHERE id = $1 AND status IN ('pending', 'failed')`, id)
+	if err != nil {
+		return fmt.Errorf("delete job %s: %w", id, err)
+	}
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	return d.explainNoChange(ctx, id)
+}
+
+// requeueSQL moves a failed job back to pending with its attempts reset.
+const requeueSQL = `UPDATE _jobs
+	SET status = 'pending', attempts = 0, run_at = $2, locked_until = NULL, updated = $3
+	WHERE id = $1 AND status = 'failed'
+	RETURNING ` + jobColumns
+
+// Requeue moves a failed job back to pending and sends a notification, in
+// one implicit transaction (a batch, so one round trip).
+func (d *Driver) Requeue(ctx context.Context, id string, runAt, now time.Time) (driver.JobRow, error) {
+	batch := &pgx.Batch{}
+	batch.Queue(requeueSQL, id, ts(runAt), ts(now))
+	batch.Queue(notifySQL)
+	results := d.pool.SendBatch(ctx, batch)
+	rows, err := collectJobs(results)
+	if err == nil {
+		_, err = results.Exec()
+	}
+	if closeErr := results.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", id, err)
+	}
+	if len(rows) == 1 {
+		return rows[0], nil
+	}
+	return driver.JobRow{}, d.explainNoChange(ctx, id)
+}
+
+// NextRunAt returns the earliest run_at among pending jobs of the topics.
+func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
+	if len(topics) == 0 {
+		return time.Time{}, nil
+	}
+	var next time.Time
+	err := d.pool.QueryRow(ctx, `SELECT run_at FROM _jobs
+		WHERE status = 'pending' AND topic = ANY($1::text[])
+		ORDER BY run_at LIMIT 1`, topics).Scan(&next)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read next run time: %w", err)
+	}
+	return next.UTC(), nil
+}
+
+// explainNoChange tells why a guarded change of job id changed nothing:
+// ErrNotFound when the job does not exist, ErrWrongStatus when it does.
+func (d *Driver) explainNoChange(ctx context.Context, id string) error {
+	if _, err := d.Get(ctx, id); err != nil {
+		return err
+	}
+	return driver.ErrWrongStatus
+}

@@ -1,0 +1,79 @@
+// Package pgdriver keeps the SQL of the job table for PostgreSQL, run through
+// a pgx connection pool. Several processes may share one job table: claims
+// use FOR UPDATE SKIP LOCKED, and every enqueue sends a notification on the
+// pb_jobs channel that Listen turns into wake-ups.
+package pgdriver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// Channel is the LISTEN/NOTIFY channel on which Insert and Requeue announce
+// runnable jobs, after their transaction commits.
+const Channel = "pb_jobs"
+
+// Driver implements driver.Driver for PostgreSQL.
+type Driver struct {
+	pool   *pgxpool.Pool
+	owned  bool
+	logger *slog.Logger
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// Option configures a Driver.
+type Option func(*Driver)
+
+// WithLogger makes the driver report outages of its notification listener to
+// logger: once when the listener loses its connection (or cannot make one),
+// however many reconnects fail after that, and once when it listens again.
+// Without it nothing is logged.
+func WithLogger(logger *slog.Logger) Option {
+	return func(d *Driver) { d.logger = logger }
+}
+
+// New returns a driver that runs its statements on pool. The caller keeps
+// ownership of pool: Close leaves it open.
+func New(pool *pgxpool.Pool, opts ...Option) *Driver {
+	d := &Driver{pool: pool, logger: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(d)
+	}
+	return d
+}
+
+// Open connects a pool of its own to the database at dsn (a URL or a
+// keyword/value string, as pgxpool.ParseConfig accepts) and checks that the
+// database answers. Close the driver to close the pool.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Driver, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse the PostgreSQL DSN: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open the PostgreSQL pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	d := New(pool, opts...)
+	d.owned = true
+	return d, nil
+}
+
+// Close closes the pool when Open created it; a pool passed to New is left
+// to its owner. Listen calls still running hold their own connection and end
+// with their context.
+func (d *Driver) Close() {
+	if d.owned {
+		d.pool.Close()
+	}
+}

@@ -1,0 +1,258 @@
+package pgdriver_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/driver/pgdriver"
+	"github.com/pocketbase-jobs/jobs/internal/drivertest"
+	"github.com/pocketbase-jobs/jobs/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestConformance(t *testing.T) {
+	drivertest.Exercise(t, func(t *testing.T) driver.Driver {
+		return open(t, pgtest.DSN(t))
+	})
+}
+
+// open opens a driver on dsn and closes it when t ends.
+func open(t *testing.T, dsn string, opts ...pgdriver.Option) *pgdriver.Driver {
+	t.Helper()
+	d, err := pgdriver.Open(t.Context(), dsn, opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}
+
+// openMigrated opens a driver on dsn and migrates the database.
+func openMigrated(t *testing.T, dsn string, opts ...pgdriver.Option) *pgdriver.Driver {
+	t.Helper()
+	d := open(t, dsn, opts...)
+	if err := d.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return d
+}
+
+func TestOpenRejectsABadDSN(t *testing.T) {
+	if _, err := pgdriver.Open(t.Context(), "postgres://%zz"); err == nil {
+		t.Fatal("Open of a malformed DSN succeeded")
+	}
+}
+
+func TestCloseLeavesAPoolItWasGiven(t *testing.T) {
+	pool, err := pgxpool.New(t.Context(), pgtest.DSN(t))
+	if err != nil {
+		t.Fatalf("pgxpool.New: %v", err)
+	}
+	defer pool.Close()
+	pgdriver.New(pool).Close()
+	if err := pool.Ping(t.Context()); err != nil {
+		t.Fatalf("the caller's pool is unusable after Close: %v", err)
+	}
+}
+
+// TestNotifiesOnCommitOnly: Insert and Requeue notify, once each, and a
+// failed Insert does not.
+func TestNotifiesOnCommitOnly(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	d := openMigrated(t, dsn)
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "LISTEN "+pgdriver.Channel); err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+
+	now := time.Now()
+	bad := driver.InsertParams{ID: "bad", Topic: "t", Payload: []byte(`{not json`), RunAt: now, Now: now}
+	if _, err := d.Insert(t.Context(), []driver.InsertParams{bad}); err == nil {
+		t.Fatal("Insert of an invalid payload succeeded")
+	}
+	good := driver.InsertParams{ID: "good", Topic: "t", Payload: []byte(`{}`), RunAt: now, Now: now}
+	if _, err := d.Insert(t.Context(), []driver.InsertParams{good}); err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	claimed, err := d.Claim(t.Context(), driver.ClaimParams{Topics: []string{"t"}, Limit: 1, Now: now, LockedUntil: now.Add(time.Minute)})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("Claim = %v, %v", claimed, err)
+	}
+	outcome := driver.Outcome{ID: "good", LockVersion: claimed[0].LockVersion, Status: driver.StatusFailed}
+	if n, err := d.Finish(t.Context(), []driver.Outcome{outcome}, now); err != nil || n != 1 {
+		t.Fatalf("Finish = %d, %v", n, err)
+	}
+	if _, err := d.Requeue(t.Context(), "good", now, now); err != nil {
+		t.Fatalf("Requeue: %v", err)
+	}
+	// Notifications arrive in commit order: the marker comes last.
+	if _, err := conn.Exec(t.Context(), `SELECT pg_notify($1, 'marker')`, pgdriver.Channel); err != nil {
+		t.Fatalf("notify: %v", err)
+	}
+	var got []string
+	for len(got) == 0 || got[len(got)-1] != "marker" {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		n, err := conn.WaitForNotification(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("wait for notifications (got %q so far): %v", got, err)
+		}
+		got = append(got, n.Payload)
+	}
+	if want := []string{"", "", "marker"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("notifications %q, want %q (one per Insert and Requeue)", got, want)
+	}
+}
+
+// listening runs Listen until the test ends, and reports each onNotify on
+// the returned channel.
+func listening(t *testing.T, d *pgdriver.Driver) <-chan struct{} {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	notified := make(chan struct{}, 100)
+	done := make(chan error, 1)
+	go func() { done <- d.Listen(ctx, func() { notified <- struct{}{} }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Listen returned %v after its context ended, want nil", err)
+		}
+	})
+	return notified
+}
+
+// awaitNotify fails t unless onNotify is called within a deadline.
+func awaitNotify(t *testing.T, notified <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-notified:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no onNotify %s", what)
+	}
+}
+
+func TestListenWakesOnInsertsOfOtherConnections(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	listener := openMigrated(t, dsn)
+	other := open(t, dsn)
+	notified := listening(t, listener)
+	awaitNotify(t, notified, "when listening starts")
+
+	now := time.Now()
+	if _, err := other.Insert(t.Context(), []driver.InsertParams{{ID: "a", Topic: "t", Payload: []byte(`1`), RunAt: now, Now: now}}); err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	awaitNotify(t, notified, "after an insert on another connection")
+}
+
+func TestListenReconnectsAfterItsBackendIsKilled(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var logs syncBuffer
+	listener := openMigrated(t, dsn, pgdriver.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	other := open(t, dsn)
+	notified := listening(t, listener)
+	awaitNotify(t, notified, "when listening starts")
+
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var killed int
+	err = conn.QueryRow(t.Context(), `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = $1 AND pid <> pg_backend_pid()`,
+		"LISTEN "+pgdriver.Channel).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("terminate the listener's backend: killed %d, %v", killed, err)
+	}
+	awaitNotify(t, notified, "after reconnecting")
+
+	now := time.Now()
+	if _, err := other.Insert(t.Context(), []driver.InsertParams{{ID: "a", Topic: "t", Payload: []byte(`1`), RunAt: now, Now: now}}); err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	awaitNotify(t, notified, "for an insert after reconnecting")
+
+	out := logs.String()
+	if strings.Count(out, "level=WARN") != 1 || strings.Count(out, "level=INFO") != 1 {
+		t.Fatalf("want one warning for the outage and one note of recovery, got:\n%s", out)
+	}
+}
+
+// TestListenRetriesQuietlyWhileTheServerIsAway: with no server, Listen keeps
+// trying, logs the outage once, and returns when its context ends.
+func TestListenRetriesQuietlyWhileTheServerIsAway(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig("postgres://nobody@127.0.0.1/none?sslmode=disable")
+	if err != nil {
+		t.Fatalf("parse config: %v", err)
+	}
+	dials := make(chan struct{}, 100)
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials <- struct{}{}
+		return nil, errors.New("server unreachable")
+	}
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("pgxpool.NewWithConfig: %v", err)
+	}
+	defer pool.Close()
+	var logs syncBuffer
+	d := pgdriver.New(pool, pgdriver.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Listen(ctx, func() { t.Error("onNotify without a connection") }) }()
+	for attempt := 1; attempt <= 3; attempt++ {
+		select {
+		case <-dials:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Listen made %d connection attempts, want it to keep trying", attempt-1)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Listen returned %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Listen did not return after its context ended")
+	}
+	if out := logs.String(); strings.Count(out, "level=WARN") != 1 || strings.Contains(out, "level=INFO") {
+		t.Fatalf("want exactly one warning, got:\n%s", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,60 @@
+package pgdriver
+
+import (
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// jobColumns is the select list every scanJob call reads, in its order.
+const jobColumns = `id, topic, payload::text, status, run_at, attempts, max_retries,
+	last_error, locked_until, lock_version, created, updated`
+
+// scanJob reads one row selected with jobColumns; it fits pgx.CollectRows.
+func scanJob(row pgx.CollectableRow) (driver.JobRow, error) {
+	var (
+		r                   driver.JobRow
+		payload             string
+		runAt, created, upd time.Time
+		lockedUntil         pgtype.Timestamptz
+	)
+	err := row.Scan(&r.ID, &r.Topic, &payload, &r.Status, &runAt, &r.Attempts, &r.MaxRetries,
+		&r.LastError, &lockedUntil, &r.LockVersion, &created, &upd)
+	if err != nil {
+		return driver.JobRow{}, err
+	}
+	r.Payload = []byte(payload)
+	r.RunAt, r.Created, r.Updated = runAt.UTC(), created.UTC(), upd.UTC()
+	if lockedUntil.Valid {
+		r.LockedUntil = lockedUntil.Time.UTC()
+	}
+	return r, nil
+}
+
+// ts converts t to the stored precision: PostgreSQL keeps microseconds, and
+// truncating here (rather than letting the server round) gives the same
+// value the SQLite driver stores.
+func ts(t time.Time) time.Time {
+	return t.Truncate(time.Microsecond)
+}
+
+// nullTS is ts for nullable columns and parameters: the zero time is NULL.
+func nullTS(t time.Time) pgtype.Timestamptz {
+	if t.IsZero() {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: ts(t), Valid: true}
+}
+
+// interpretError maps pgx's errors to the driver's sentinels; other errors
+// pass through unchanged.
+func interpretError(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return driver.ErrNotFound
+	}
+	return err
+}

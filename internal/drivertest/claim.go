@@ -1,0 +1,138 @@
+package drivertest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// testClaimTopicsAndRunAt: a claim takes only pending jobs of its topics
+// that are due, and marks each as claimed.
+func testClaimTopicsAndRunAt(t *testing.T, s *suite) {
+	d := s.open(t)
+	insert(t, d,
+		driver.InsertParams{ID: "a1", Topic: "a", Payload: []byte(`1`), RunAt: t0.Add(-2 * time.Minute), MaxRetries: 1, Now: t0},
+		driver.InsertParams{ID: "b1", Topic: "b", Payload: []byte(`2`), RunAt: t0.Add(-time.Minute), MaxRetries: 1, Now: t0},
+		driver.InsertParams{ID: "c1", Topic: "c", Payload: []byte(`3`), RunAt: t0.Add(-3 * time.Minute), MaxRetries: 1, Now: t0},
+		driver.InsertParams{ID: "a2", Topic: "a", Payload: []byte(`4`), RunAt: t0.Add(time.Minute), MaxRetries: 1, Now: t0},
+	)
+	rows := claim(t, d, driver.ClaimParams{Topics: []string{"a", "b"}, Limit: 10, Now: t0, LockedUntil: t0.Add(lock)})
+	wantIDs(t, "claimed", sortedIDs(rows), []string{"a1", "b1"})
+	for _, r := range rows {
+		want := get(t, d, r.ID)
+		wantRow(t, "claimed row vs stored", r, want)
+		if r.Status != driver.StatusProcessing || r.Attempts != 1 || r.LockVersion != 1 {
+			t.Fatalf("claimed %s: status %s, attempts %d, lock version %d; want processing, 1, 1",
+				r.ID, r.Status, r.Attempts, r.LockVersion)
+		}
+		wantTime(t, r.ID+": LockedUntil", r.LockedUntil, t0.Add(lock))
+		wantTime(t, r.ID+": Updated", r.Updated, t0)
+		wantTime(t, r.ID+": Created", r.Created, t0)
+	}
+
+	again := claim(t, d, driver.ClaimParams{Topics: []string{"a", "b"}, Limit: 10, Now: t0, LockedUntil: t0.Add(lock)})
+	wantIDs(t, "claimed again at the same time", idsOf(again), []string{})
+
+	// Due exactly at now counts as due.
+	later := claim(t, d, driver.ClaimParams{Topics: []string{"a", "b"}, Limit: 10, Now: t0.Add(time.Minute), LockedUntil: t0.Add(lock)})
+	wantIDs(t, "claimed when a2 is due", idsOf(later), []string{"a2"})
+	if st := get(t, d, "c1").Status; st != driver.StatusPending {
+		t.Fatalf("c1 of an unclaimed topic is %s, want pending", st)
+	}
+}
+
+// testClaimOrderAndLimit: a claim takes at most Limit jobs, the earliest
+// run_at first, and returns them in run_at order.
+func testClaimOrderAndLimit(t *testing.T, s *suite) {
+	d := s.open(t)
+	offsets := map[string]time.Duration{"j3": 3, "j1": 1, "j5": 5, "j2": 2, "j4": 4}
+	for id, minutes := range offsets {
+		p := job(id, t0.Add(-10*time.Minute+minutes*time.Minute))
+		p.Topic = "t"
+		insert(t, d, p)
+	}
+	p := driver.ClaimParams{Topics: []string{"t"}, Limit: 2, Now: t0, LockedUntil: t0.Add(lock)}
+	wantIDs(t, "first claim", idsOf(claim(t, d, p)), []string{"j1", "j2"})
+	wantIDs(t, "second claim", idsOf(claim(t, d, p)), []string{"j3", "j4"})
+	wantIDs(t, "third claim", idsOf(claim(t, d, p)), []string{"j5"})
+	wantIDs(t, "fourth claim", idsOf(claim(t, d, p)), []string{})
+	p.Limit = 10
+	insert(t, d, job("x3", t0.Add(-time.Second)), job("x1", t0.Add(-3*time.Second)), job("x2", t0.Add(-2*time.Second)))
+	p.Topics = []string{"x1", "x2", "x3"}
+	wantIDs(t, "claim of three", idsOf(claim(t, d, p)), []string{"x1", "x2", "x3"})
+}
+
+// testClaimNothing: a claim without topics or room takes nothing.
+func testClaimNothing(t *testing.T, s *suite) {
+	d := s.open(t)
+	insert(t, d, job("a", t0))
+	wantIDs(t, "claim with limit 0", idsOf(claim(t, d, driver.ClaimParams{
+		Topics: []string{"a"}, Limit: 0, Now: t0, LockedUntil: t0.Add(lock)})), []string{})
+	wantIDs(t, "claim without topics", idsOf(claim(t, d, driver.ClaimParams{
+		Limit: 5, Now: t0, LockedUntil: t0.Add(lock)})), []string{})
+	if st := get(t, d, "a").Status; st != driver.StatusPending {
+		t.Fatalf("job is %s after empty claims, want pending", st)
+	}
+}
+
+// testConcurrentClaims: many claimers racing over one table never receive
+// the same job, and together claim every job.
+func testConcurrentClaims(t *testing.T, s *suite) {
+	d := s.open(t)
+	const jobs, claimers, limit = 300, 8, 7
+	batch := make([]driver.InsertParams, jobs)
+	for i := range batch {
+		batch[i] = job(fmt.Sprintf("j%03d", i), t0.Add(time.Duration(i%17)*time.Millisecond))
+		batch[i].Topic = "t"
+	}
+	insert(t, d, batch...)
+
+	var (
+		mu      sync.Mutex
+		owner   = map[string]int{}
+		doubles []string
+		wg      sync.WaitGroup
+		errs    = make(chan error, claimers)
+	)
+	for c := range claimers {
+		wg.Go(func() {
+			for {
+				rows, err := d.Claim(t.Context(), driver.ClaimParams{
+					Topics: []string{"t"}, Limit: limit, Now: t0.Add(time.Second), LockedUntil: t0.Add(lock)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(rows) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, r := range rows {
+					if prev, taken := owner[r.ID]; taken {
+						doubles = append(doubles, fmt.Sprintf("%s (claimers %d and %d)", r.ID, prev, c))
+					}
+					owner[r.ID] = c
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent Claim: %v", err)
+	}
+	if len(doubles) > 0 {
+		t.Fatalf("%d jobs claimed twice, among them %v", len(doubles), doubles[:min(len(doubles), 5)])
+	}
+	if len(owner) != jobs {
+		t.Fatalf("claimed %d jobs, want %d", len(owner), jobs)
+	}
+	st, err := d.Stats(t.Context())
+	if err != nil || st != (driver.Stats{Processing: jobs}) {
+		t.Fatalf("Stats = %+v, %v; want %d processing", st, err, jobs)
+	}
+}

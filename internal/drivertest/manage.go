@@ -1,0 +1,199 @@
+package drivertest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// listFixture stores six jobs, each with its id as topic, created a second
+// apart from a (oldest) to f (newest), in these statuses:
+//
+//	a: pending   b: processing   c: pending   d: completed   e: failed   f: pending
+func listFixture(t *testing.T, d driver.Driver) {
+	t.Helper()
+	statuses := map[string]string{
+		"a": driver.StatusPending, "b": driver.StatusProcessing, "c": driver.StatusPending,
+		"d": driver.StatusCompleted, "e": driver.StatusFailed, "f": driver.StatusPending,
+	}
+	for i, id := range []string{"a", "b", "c", "d", "e", "f"} {
+		p := job(id, t0)
+		p.Now = t0.Add(time.Duration(i) * time.Second)
+		insert(t, d, p)
+		moveTo(t, d, id, statuses[id])
+	}
+}
+
+// list calls List and fails t on error.
+func list(t *testing.T, d driver.Driver, p driver.ListParams) ([]string, int64) {
+	t.Helper()
+	rows, total, err := d.List(t.Context(), p)
+	if err != nil {
+		t.Fatalf("List(%+v): %v", p, err)
+	}
+	return idsOf(rows), total
+}
+
+// testList: List filters by topic and status, newest first, ties broken by
+// the id, newest (largest) first.
+func testList(t *testing.T, s *suite) {
+	d := s.open(t)
+	listFixture(t, d)
+	tie := job("g", t0)
+	tie.Topic, tie.Now = "f", t0.Add(5*time.Second) // same topic and created as f
+	insert(t, d, tie)
+
+	cases := []struct {
+		name  string
+		p     driver.ListParams
+		want  []string
+		total int64
+	}{
+		{"all", driver.ListParams{Limit: 100}, []string{"g", "f", "e", "d", "c", "b", "a"}, 7},
+		{"topic", driver.ListParams{Topic: "f", Limit: 100}, []string{"g", "f"}, 2},
+		{"status", driver.ListParams{Status: driver.StatusPending, Limit: 100}, []string{"g", "f", "c", "a"}, 4},
+		{"topic and status", driver.ListParams{Topic: "b", Status: driver.StatusProcessing, Limit: 100}, []string{"b"}, 1},
+		{"no match", driver.ListParams{Topic: "b", Status: driver.StatusFailed, Limit: 100}, []string{}, 0},
+		{"unknown topic", driver.ListParams{Topic: "zzz", Limit: 100}, []string{}, 0},
+	}
+	for _, c := range cases {
+		ids, total := list(t, d, c.p)
+		wantIDs(t, "List "+c.name, ids, c.want)
+		if total != c.total {
+			t.Fatalf("List %s: total %d, want %d", c.name, total, c.total)
+		}
+	}
+	rows, _, err := d.List(t.Context(), driver.ListParams{Topic: "e", Limit: 1})
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("List of e = %v, %v", rows, err)
+	}
+	wantRow(t, "listed row vs stored", rows[0], get(t, d, "e"))
+}
+
+// testListPages: Limit and Offset page through the newest-first order, and
+// the total counts every match whatever the page.
+func testListPages(t *testing.T, s *suite) {
+	d := s.open(t)
+	listFixture(t, d)
+	cases := []struct {
+		p    driver.ListParams
+		want []string
+	}{
+		{driver.ListParams{Limit: 2}, []string{"f", "e"}},
+		{driver.ListParams{Limit: 2, Offset: 2}, []string{"d", "c"}},
+		{driver.ListParams{Limit: 2, Offset: 5}, []string{"a"}},
+		{driver.ListParams{Limit: 2, Offset: 6}, []string{}},
+		{driver.ListParams{Status: driver.StatusPending, Limit: 1, Offset: 1}, []string{"c"}},
+	}
+	for _, c := range cases {
+		ids, total := list(t, d, c.p)
+		wantIDs(t, "page", ids, c.want)
+		wantTotal := int64(6)
+		if c.p.Status == driver.StatusPending {
+			wantTotal = 3
+		}
+		if total != wantTotal {
+			t.Fatalf("List(%+v): total %d, want %d", c.p, total, wantTotal)
+		}
+	}
+}
+
+// testStats: Stats counts the jobs of each status.
+func testStats(t *testing.T, s *suite) {
+	d := s.open(t)
+	if st, err := d.Stats(t.Context()); err != nil || st != (driver.Stats{}) {
+		t.Fatalf("Stats of an empty table = %+v, %v", st, err)
+	}
+	listFixture(t, d)
+	st, err := d.Stats(t.Context())
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if want := (driver.Stats{Pending: 3, Processing: 1, Completed: 1, Failed: 1}); st != want {
+		t.Fatalf("Stats = %+v, want %+v", st, want)
+	}
+}
+
+// testDelete: only pending and failed jobs can be deleted.
+func testDelete(t *testing.T, s *suite) {
+	d := s.open(t)
+	listFixture(t, d)
+	for _, id := range []string{"a", "e"} { // pending, failed
+		if err := d.Delete(t.Context(), id); err != nil {
+			t.Fatalf("Delete(%s): %v", id, err)
+		}
+		_, err := d.Get(t.Context(), id)
+		wantErr(t, "Get of a deleted job", err, driver.ErrNotFound)
+	}
+	for _, id := range []string{"b", "d"} { // processing, completed
+		before := get(t, d, id)
+		wantErr(t, "Delete of a "+before.Status+" job", d.Delete(t.Context(), id), driver.ErrWrongStatus)
+		wantRow(t, "job after a refused delete", get(t, d, id), before)
+	}
+	wantErr(t, "Delete of an unknown job", d.Delete(t.Context(), "nope"), driver.ErrNotFound)
+	wantErr(t, "Delete of a deleted job", d.Delete(t.Context(), "a"), driver.ErrNotFound)
+}
+
+// testRequeue: only failed jobs can be requeued; they become pending with
+// fresh attempts and keep their lock version, so old claims stay stale.
+func testRequeue(t *testing.T, s *suite) {
+	d := s.open(t)
+	listFixture(t, d)
+	failed := get(t, d, "e")
+	runAt, now := t0.Add(time.Hour), t0.Add(2*time.Minute)
+	row, err := d.Requeue(t.Context(), "e", runAt, now)
+	if err != nil {
+		t.Fatalf("Requeue: %v", err)
+	}
+	want := failed
+	want.Status, want.Attempts, want.RunAt, want.Updated = driver.StatusPending, 0, runAt, now
+	wantRow(t, "requeued row", row, want)
+	wantRow(t, "requeued job", get(t, d, "e"), want)
+
+	claimed := claimJob(t, d, "e", runAt, runAt.Add(lock))
+	if claimed.LockVersion != failed.LockVersion+1 || claimed.Attempts != 1 {
+		t.Fatalf("claim after requeue: lock version %d, attempts %d; want %d, 1",
+			claimed.LockVersion, claimed.Attempts, failed.LockVersion+1)
+	}
+
+	for _, id := range []string{"a", "b", "d"} { // pending, processing, completed
+		before := get(t, d, id)
+		_, err := d.Requeue(t.Context(), id, runAt, now)
+		wantErr(t, "Requeue of a "+before.Status+" job", err, driver.ErrWrongStatus)
+		wantRow(t, "job after a refused requeue", get(t, d, id), before)
+	}
+	_, err = d.Requeue(t.Context(), "nope", runAt, now)
+	wantErr(t, "Requeue of an unknown job", err, driver.ErrNotFound)
+}
+
+// testNextRunAt: NextRunAt is the earliest run_at of pending jobs of the
+// topics, or zero.
+func testNextRunAt(t *testing.T, s *suite) {
+	d := s.open(t)
+	next := func(topics ...string) time.Time {
+		t.Helper()
+		at, err := d.NextRunAt(t.Context(), topics)
+		if err != nil {
+			t.Fatalf("NextRunAt(%v): %v", topics, err)
+		}
+		return at
+	}
+	wantTime(t, "NextRunAt of an empty table", next("a"), time.Time{})
+	with := func(id, topic string, runAt time.Time) driver.InsertParams {
+		p := job(id, runAt)
+		p.Topic = topic
+		return p
+	}
+	insert(t, d,
+		with("a-late", "a", t0.Add(5*time.Minute)),
+		with("a-soon", "a", t0.Add(2*time.Minute)),
+		with("b-sooner", "b", t0.Add(time.Minute)),
+		with("a-running", "a", t0.Add(-time.Minute)),
+	)
+	claim(t, d, driver.ClaimParams{Topics: []string{"a"}, Limit: 1, Now: t0, LockedUntil: t0.Add(lock)})
+	wantTime(t, "NextRunAt(a)", next("a"), t0.Add(2*time.Minute))
+	wantTime(t, "NextRunAt(a, b)", next("a", "b"), t0.Add(time.Minute))
+	wantTime(t, "NextRunAt(c)", next("c"), time.Time{})
+	wantTime(t, "NextRunAt()", next(), time.Time{})
+}
