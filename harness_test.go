@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketbase-jobs/jobs/internal/pgtest"
 	"github.com/pocketbase/pocketbase/tests"
 )
 
@@ -19,6 +20,22 @@ type backend struct {
 // backends lists every database of the shared behaviour suite.
 var backends = []backend{
 	{name: "sqlite", configure: func(testing.TB, *Config) {}},
+	{name: "postgres", configure: func(t testing.TB, cfg *Config) { cfg.PostgresDSN = pgtest.DSN(t) }},
+}
+
+// TestMain stops the throwaway PostgreSQL server after the tests.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// backendNamed returns the backend called name.
+func backendNamed(t testing.TB, name string) backend {
+	t.Helper()
+	for _, b := range backends {
+		if b.name == name {
+			return b
+		}
+	}
+	t.Fatalf("no backend %q", name)
+	return backend{}
 }
 
 // eachBackend runs body as one subtest per backend.

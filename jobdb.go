@@ -65,7 +65,7 @@ func (p *plugin) insert(ctx context.Context, txApp core.App, jobs []driver.Inser
 		if err := outbox.Add(ctx, txApp.NonconcurrentDB(), jobs); err != nil {
 			return nil, err
 		}
-		onCommit(txApp, db.relay.poke)
+		onCommit(txApp, db.relay.afterCommit)
 		return pendingRows(jobs), nil
 	default:
 		rows, err := sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB()).Insert(ctx, jobs)

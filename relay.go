@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
@@ -13,18 +14,21 @@ import (
 // relayBatch is the most outbox jobs moved per round.
 const relayBatch = 500
 
-// relay moves jobs from the app database's outbox to the job database: after
-// every commit that wrote to the outbox, and every poll interval (which also
-// picks up what a crash left behind).
+// relay moves jobs from the app database's outbox to the job database: right
+// after every commit that wrote to the outbox, and every poll interval (which
+// also picks up what a failed round or a crash left behind).
 type relay struct {
 	appDB   dbx.Builder
 	drv     driver.Driver
 	onMoved func()
 	logger  *slog.Logger
 
-	signal chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// mu serialises rounds, so a commit's own round and the loop's never
+	// move the same rows at once; outage is guarded by it.
+	mu     sync.Mutex
 	outage bool
 }
 
@@ -36,7 +40,6 @@ func startRelay(appDB dbx.Builder, drv driver.Driver, every time.Duration, onMov
 		drv:     drv,
 		onMoved: onMoved,
 		logger:  logger,
-		signal:  make(chan struct{}, 1),
 		cancel:  cancel,
 		done:    make(chan struct{}),
 	}
@@ -44,12 +47,12 @@ func startRelay(appDB dbx.Builder, drv driver.Driver, every time.Duration, onMov
 	return r
 }
 
-// poke asks for a relay round now.
-func (r *relay) poke() {
-	select {
-	case r.signal <- struct{}{}:
-	default:
-	}
+// afterCommit relays at once, on the committing goroutine, so a job enqueued
+// in a transaction is in the job database when RunInTransaction returns. If
+// that fails the loop retries every poll interval: the job stays safe in the
+// outbox.
+func (r *relay) afterCommit() {
+	r.moveAll(context.Background())
 }
 
 // stop ends the relay after the round in progress, then moves what is left.
@@ -68,7 +71,6 @@ func (r *relay) loop(ctx context.Context, every time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-r.signal:
 		case <-ticker.C:
 		}
 	}
@@ -76,6 +78,8 @@ func (r *relay) loop(ctx context.Context, every time.Duration) {
 
 // moveAll relays until the outbox is empty or an error stops it.
 func (r *relay) moveAll(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for {
 		moved, err := r.moveBatch(ctx)
 		if err != nil {
