@@ -25,6 +25,7 @@ var errorStatuses = []struct {
 	{ErrTopicNotAllowed, http.StatusForbidden},
 	{errInvalidBody, http.StatusBadRequest},
 	{ErrEmptyTopic, http.StatusBadRequest},
+	{ErrInvalidTopic, http.StatusBadRequest},
 	{ErrInvalidPayload, http.StatusBadRequest},
 	{ErrInvalidOptions, http.StatusBadRequest},
 	{ErrInvalidFilter, http.StatusBadRequest},

@@ -239,8 +239,14 @@ func (r *dispatchRun) claim(ctx context.Context, limit int) int {
 	if len(topics) == 0 {
 		return 0
 	}
+	if ctx.Err() != nil {
+		return 0
+	}
+	// A claim that started is seen through even when a stop cancels ctx
+	// meanwhile: its rows may already be committed, and dropping them would
+	// strand them in processing until their locks expire.
 	now := time.Now()
-	rows, err := r.drv.Claim(ctx, driver.ClaimParams{
+	rows, err := r.drv.Claim(context.WithoutCancel(ctx), driver.ClaimParams{
 		Topics:      topics,
 		Limit:       limit,
 		Now:         now,

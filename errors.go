@@ -28,6 +28,10 @@ var (
 	// ErrEmptyTopic reports an empty (or blank) topic.
 	ErrEmptyTopic = errors.New("topic must not be empty")
 
+	// ErrInvalidTopic reports a topic that is not valid UTF-8 or holds a NUL
+	// character.
+	ErrInvalidTopic = errors.New("topic must be valid UTF-8 without NUL characters")
+
 	// ErrTopicNotAllowed reports an HTTP enqueue of a topic outside
 	// Config.AllowedTopics.
 	ErrTopicNotAllowed = errors.New("topic not allowed")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase/pocketbase/core"
@@ -31,8 +32,8 @@ func (s *JobStore) Register(topic string, handler func(job *Job) error) error {
 	if s.p == nil {
 		return s.err
 	}
-	if strings.TrimSpace(topic) == "" {
-		return ErrEmptyTopic
+	if err := checkTopic(topic); err != nil {
+		return err
 	}
 	if handler == nil {
 		return fmt.Errorf("register %q: %w", topic, ErrNilHandler)
@@ -111,6 +112,9 @@ func (s *JobStore) Get(id string) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !storableText(id) {
+		return nil, fmt.Errorf("get job %q: %w", id, ErrNotFound)
+	}
 	row, err := d.Get(context.Background(), id)
 	if err != nil {
 		return nil, fmt.Errorf("get job %q: %w", id, err)
@@ -139,6 +143,10 @@ func (s *JobStore) List(filter *JobFilter) (*JobList, error) {
 	}
 	if f.Limit == 0 {
 		f.Limit = DefaultListLimit
+	}
+	if !storableText(f.Topic) {
+		// No job can have such a topic.
+		return &JobList{Items: []*Job{}, Limit: f.Limit, Offset: f.Offset}, nil
 	}
 	rows, total, err := d.List(context.Background(), driver.ListParams{
 		Topic: f.Topic, Status: f.Status, Limit: f.Limit, Offset: f.Offset,
@@ -179,6 +187,9 @@ func (s *JobStore) Delete(id string) error {
 	if err != nil {
 		return err
 	}
+	if !storableText(id) {
+		return fmt.Errorf("delete job %q: %w", id, ErrNotFound)
+	}
 	err = d.Delete(context.Background(), id)
 	if errors.Is(err, driver.ErrWrongStatus) {
 		err = ErrCannotDelete
@@ -195,6 +206,9 @@ func (s *JobStore) Requeue(id string) (*Job, error) {
 	d, err := s.driver()
 	if err != nil {
 		return nil, err
+	}
+	if !storableText(id) {
+		return nil, fmt.Errorf("requeue job %q: %w", id, ErrNotFound)
 	}
 	now := time.Now()
 	row, err := d.Requeue(context.Background(), id, now, now)
@@ -242,8 +256,8 @@ func (s *JobStore) driver() (driver.Driver, error) {
 
 // insertParams validates an enqueue and builds its row.
 func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions, now time.Time) (driver.InsertParams, error) {
-	if strings.TrimSpace(topic) == "" {
-		return driver.InsertParams{}, ErrEmptyTopic
+	if err := checkTopic(topic); err != nil {
+		return driver.InsertParams{}, err
 	}
 	var o JobEnqueueOptions
 	if opts != nil {
@@ -293,4 +307,22 @@ func encodePayload(payload any) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPayload, err)
 	}
 	return encoded, nil
+}
+
+// checkTopic refuses a blank topic and one that no database can store as
+// text: invalid UTF-8 or a NUL character.
+func checkTopic(topic string) error {
+	if strings.TrimSpace(topic) == "" {
+		return ErrEmptyTopic
+	}
+	if !storableText(topic) {
+		return fmt.Errorf("%w: %q", ErrInvalidTopic, topic)
+	}
+	return nil
+}
+
+// storableText tells whether s is valid UTF-8 without NUL characters, as
+// every job database stores text.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
