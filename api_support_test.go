@@ -53,6 +53,11 @@ func apiConfig() Config {
 // pending, one failed and one completed job.
 type apiFixture struct {
 	app *tests.TestApp
+	cfg Config
+	// served is set once a scenario served the app: newer PocketBase
+	// versions bind routes for good on each serve, so a served app is not
+	// served again and the next scenario gets a fresh fixture.
+	served bool
 	// ids holds the seeded job ids by status.
 	ids map[string]string
 }
@@ -69,7 +74,7 @@ func newAPIFixture(t *testing.T, cfg Config) *apiFixture {
 	if err := Register(app, cfg); err != nil {
 		t.Fatalf("register: %v", err)
 	}
-	return &apiFixture{app: app, ids: apiSeedJobs(t, GetJobStore(app))}
+	return &apiFixture{app: app, cfg: cfg, ids: apiSeedJobs(t, GetJobStore(app))}
 }
 
 // apiAddOperators adds the role field to users, makes test2@example.com an
@@ -238,6 +243,10 @@ type apiCase struct {
 // jobs afterwards.
 func (c apiCase) run(t *testing.T, f *apiFixture) {
 	t.Helper()
+	if f.served {
+		f = newAPIFixture(t, f.cfg)
+	}
+	f.served = true
 	ids := strings.NewReplacer(
 		"{pending}", f.ids[StatusPending],
 		"{failed}", f.ids[StatusFailed],

@@ -77,6 +77,12 @@ type Config struct {
 	// Env: PB_JOBS_SHUTDOWN_TIMEOUT. Default: 10s.
 	ShutdownTimeout time.Duration
 
+	// Retention is how long completed jobs are kept; older ones are deleted
+	// in small batches by the process running the dispatcher. Failed jobs
+	// are kept until deleted. A negative value keeps completed jobs forever.
+	// Env: PB_JOBS_RETENTION (e.g. "168h"). Default: 7 days.
+	Retention time.Duration
+
 	// PostgresDSN, when set, keeps the jobs in that PostgreSQL database
 	// instead of the app's SQLite, so several processes can share one queue
 	// (e.g. "postgres://user:pass@host:5432/db"). The app's own data stays
@@ -97,6 +103,7 @@ const (
 	DefaultMaxRetries      = 3
 	DefaultMaxPayloadSize  = 1 << 20
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultRetention       = 7 * 24 * time.Hour
 )
 
 // DefaultConfig returns the configuration of the specification: 10 workers,
@@ -113,6 +120,7 @@ func DefaultConfig() Config {
 		HTTPEnabled:     true,
 		AutoStart:       true,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		Retention:       DefaultRetention,
 	}
 }
 
@@ -139,6 +147,7 @@ func (c Config) resolve() (Config, error) {
 	env.bool("PB_JOBS_AUTO_START", &c.AutoStart)
 	env.duration("PB_JOBS_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	env.string("PB_JOBS_POSTGRES_DSN", &c.PostgresDSN)
+	env.duration("PB_JOBS_RETENTION", &c.Retention)
 	if env.err != nil {
 		return c, env.err
 	}
@@ -149,6 +158,7 @@ func (c Config) resolve() (Config, error) {
 	fillDefault(&c.BatchSize, DefaultBatchSize)
 	fillDefault(&c.MaxPayloadSize, DefaultMaxPayloadSize)
 	fillDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	fillDefault(&c.Retention, DefaultRetention)
 	if c.RetryBackoff == nil {
 		c.RetryBackoff = DefaultRetryBackoff
 	}

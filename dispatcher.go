@@ -106,8 +106,10 @@ type dispatchRun struct {
 
 	stopClaiming context.CancelFunc
 	loopDone     chan struct{}
-	// listenDone is closed when the notification listener has returned.
-	listenDone chan struct{}
+	// listenDone and janitorDone are closed when the notification listener
+	// and the retention janitor have returned.
+	listenDone  chan struct{}
+	janitorDone chan struct{}
 	// jobsCtx is the parent of every handler's context.
 	jobsCtx    context.Context
 	cancelJobs context.CancelFunc
@@ -136,6 +138,7 @@ func newDispatchRun(d *dispatcher, db *jobDB) *dispatchRun {
 		stopClaiming: stopClaiming,
 		loopDone:     make(chan struct{}),
 		listenDone:   make(chan struct{}),
+		janitorDone:  make(chan struct{}),
 		jobsCtx:      jobsCtx,
 		cancelJobs:   cancelJobs,
 		slotFreed:    make(chan struct{}, d.p.config.Workers),
@@ -145,6 +148,7 @@ func newDispatchRun(d *dispatcher, db *jobDB) *dispatchRun {
 	r.completer = newCompleter(db.drv, r.logger, d.wakeLater)
 	go r.loop(loopCtx)
 	go r.listen(loopCtx, db)
+	go r.janitor(loopCtx)
 	return r
 }
 
@@ -156,10 +160,17 @@ func (r *dispatchRun) loop(ctx context.Context) {
 	free := r.cfg.Workers
 	poll := time.NewTicker(r.cfg.PollInterval)
 	defer poll.Stop()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	timer := newStoppedTimer()
 	defer timer.Stop()
 	var timerAt time.Time
+
+	// While a backlog is waiting, a claim waits until at least minClaim
+	// workers are free (or gatherWait passed), so a busy queue claims in
+	// batches instead of one job per freed worker.
+	minClaim := max(1, min(r.cfg.BatchSize, r.cfg.Workers)/2)
+	gather := newStoppedTimer()
+	defer gather.Stop()
+	gathering, gathered, backlog := false, false, false
 
 	claimNow, recoverNow, lookAhead := true, true, true
 	for {
@@ -167,22 +178,28 @@ func (r *dispatchRun) loop(ctx context.Context) {
 			r.recoverExpired(ctx)
 			recoverNow = false
 		}
-		if claimNow && free > 0 {
+		batchReady := !backlog || free >= minClaim || gathered
+		if claimNow && free > 0 && batchReady {
 			limit := min(free, r.cfg.BatchSize)
 			claimed := r.claim(ctx, limit)
 			free -= claimed
 			// A full claim means more may be waiting: claim again as soon
-			// as a worker is free.
-			claimNow = claimed == limit
+			// as workers are free.
+			backlog = claimed == limit
+			claimNow, gathered = backlog, false
 			if !claimNow && lookAhead {
 				if next := r.nextRunAt(ctx); !next.IsZero() {
 					r.d.wakeLater(next)
 				}
 			}
 			lookAhead = false
-			if claimNow && free > 0 {
+			if claimNow && free >= minClaim {
 				continue
 			}
+		}
+		if claimNow && free > 0 && !batchReady && !gathering {
+			gather.Reset(gatherWait)
+			gathering = true
 		}
 
 		if at := r.d.takeWakeAt(); !at.IsZero() && (timerAt.IsZero() || at.Before(timerAt)) {
@@ -200,11 +217,24 @@ func (r *dispatchRun) loop(ctx context.Context) {
 		case <-timer.C:
 			timerAt = time.Time{}
 			claimNow, lookAhead = true, true
+		case <-gather.C:
+			gathering, gathered = false, true
 		case <-r.slotFreed:
 			free++
 			free += drain(r.slotFreed)
 		}
 	}
+}
+
+// gatherWait is the longest a claim waits for more workers to free up while
+// a backlog is waiting.
+const gatherWait = time.Millisecond
+
+// newStoppedTimer returns a timer that has not been started.
+func newStoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
 }
 
 // listen wakes the loop on every enqueue notification of any process, when
@@ -377,6 +407,7 @@ func (r *dispatchRun) shutdown(grace time.Duration) error {
 	r.stopClaiming()
 	<-r.loopDone
 	<-r.listenDone
+	<-r.janitorDone
 
 	finished := make(chan struct{})
 	go func() {

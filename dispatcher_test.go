@@ -423,3 +423,24 @@ func TestStopBeforeStartAndRestart(t *testing.T) {
 		}
 	})
 }
+
+func TestRetentionDeletesOldCompletedJobsOnly(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig()
+		cfg.Retention = 100 * time.Millisecond
+		store := startedStore(t, b, cfg, map[string]func(*Job) error{
+			"ok":   func(*Job) error { return nil },
+			"fail": func(*Job) error { return errTest },
+		})
+		done := mustEnqueue(t, store, "ok", nil, nil)
+		failed := mustEnqueue(t, store, "fail", nil, &JobEnqueueOptions{MaxRetries: NoRetries})
+		waitStatus(t, store, failed.ID, StatusFailed)
+		waitFor(t, 10*time.Second, "the completed job to be deleted", func() bool {
+			_, err := store.Get(done.ID)
+			return errors.Is(err, ErrNotFound)
+		})
+		if _, err := store.Get(failed.ID); err != nil {
+			t.Fatalf("retention deleted a failed job: %v", err)
+		}
+	})
+}

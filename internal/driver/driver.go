@@ -148,6 +148,10 @@ type Driver interface {
 	// at runAt. It returns ErrNotFound or ErrWrongStatus when it cannot.
 	Requeue(ctx context.Context, id string, runAt, now time.Time) (JobRow, error)
 
+	// DeleteCompleted deletes up to limit completed jobs last updated before
+	// before, and returns how many it deleted.
+	DeleteCompleted(ctx context.Context, before time.Time, limit int) (int, error)
+
 	// NextRunAt returns the earliest run_at of pending jobs of the topics, or
 	// the zero time when there is none. The dispatcher sleeps until then.
 	NextRunAt(ctx context.Context, topics []string) (time.Time, error)

@@ -50,6 +50,7 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"Delete", testDelete},
 		{"Requeue", testRequeue},
 		{"NextRunAt", testNextRunAt},
+		{"DeleteCompleted", testDeleteCompleted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

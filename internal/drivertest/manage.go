@@ -197,3 +197,37 @@ func testNextRunAt(t *testing.T, s *suite) {
 	wantTime(t, "NextRunAt(c)", next("c"), time.Time{})
 	wantTime(t, "NextRunAt()", next(), time.Time{})
 }
+
+// testDeleteCompleted: retention deletes only completed jobs finished before
+// the cut-off, at most limit per call.
+func testDeleteCompleted(t *testing.T, s *suite) {
+	d := s.open(t)
+	for _, id := range []string{"c1", "c2", "c3", "f", "p"} {
+		insert(t, d, job(id, t0))
+	}
+	for _, id := range []string{"c1", "c2", "c3"} {
+		moveTo(t, d, id, driver.StatusCompleted) // updated at far
+	}
+	moveTo(t, d, "f", driver.StatusFailed)
+
+	n, err := d.DeleteCompleted(t.Context(), far, 10)
+	if err != nil || n != 0 {
+		t.Fatalf("DeleteCompleted before their completion: %d, %v", n, err)
+	}
+	after := far.Add(time.Second)
+	n, err = d.DeleteCompleted(t.Context(), after, 2)
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteCompleted with limit 2: %d, %v", n, err)
+	}
+	n, err = d.DeleteCompleted(t.Context(), after, 2)
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteCompleted of the rest: %d, %v", n, err)
+	}
+	for _, id := range []string{"f", "p"} {
+		get(t, d, id) // failed and pending jobs stay
+	}
+	for _, id := range []string{"c1", "c2", "c3"} {
+		_, err := d.Get(t.Context(), id)
+		wantErr(t, "Get of a deleted completed job", err, driver.ErrNotFound)
+	}
+}

@@ -188,3 +188,17 @@ func (d *Driver) RecoverExpired(ctx context.Context, p driver.RecoverParams) (in
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// DeleteCompleted deletes one batch of old completed jobs.
+func (d *Driver) DeleteCompleted(ctx context.Context, before time.Time, limit int) (int, error) {
+	tag, err := d.pool.Exec(ctx, `DELETE FROM _jobs WHERE id IN (
+			SELECT id FROM _jobs
+			WHERE status = 'completed' AND updated < $1
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		)`, ts(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete completed jobs: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -36,6 +36,8 @@ var migrations = []string{
 	CREATE INDEX _jobs_runnable_idx ON _jobs (run_at) WHERE status = 'pending';
 	CREATE INDEX _jobs_locked_idx ON _jobs (locked_until) WHERE status = 'processing';
 	CREATE INDEX _jobs_status_created_idx ON _jobs (status, created);`,
+	// 2: finding completed jobs by age, for retention.
+	`CREATE INDEX _jobs_completed_idx ON _jobs (updated) WHERE status = 'completed';`,
 }
 
 // migrateLockKey identifies the advisory lock that serializes migrations of

@@ -25,4 +25,6 @@ var migrations = []string{
 	CREATE INDEX IF NOT EXISTS _jobs_runnable_idx ON _jobs (run_at) WHERE status = 'pending';
 	CREATE INDEX IF NOT EXISTS _jobs_locked_idx ON _jobs (locked_until) WHERE status = 'processing';
 	CREATE INDEX IF NOT EXISTS _jobs_status_created_idx ON _jobs (status, created);`,
+	// 2: finding completed jobs by age, for retention.
+	`CREATE INDEX IF NOT EXISTS _jobs_completed_idx ON _jobs (updated) WHERE status = 'completed';`,
 }

@@ -160,47 +160,58 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 
 // Finish writes fenced outcomes in one transaction.
 func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time.Time) (int, error) {
-	written := 0
-	err := d.transactional(func(tx dbx.Builder) error {
-		q := tx.NewQuery(`UPDATE _jobs
-			SET status = {:status},
-				run_at = CASE WHEN {:run_at} > 0 THEN {:run_at} ELSE run_at END,
-				last_error = CASE WHEN {:last_error} <> '' THEN {:last_error} ELSE last_error END,
-				attempts = attempts - {:release},
-				locked_until = 0,
-				updated = {:now}
-			WHERE id = {:id} AND status = 'processing' AND lock_version = {:lock_version}`).
-			WithContext(ctx).Prepare()
-		defer q.Close()
-		for _, o := range outcomes {
-			release := 0
-			if o.ReleaseAttempt {
-				release = 1
-			}
-			res, err := q.Bind(dbx.Params{
-				"status":       o.Status,
-				"run_at":       micros(o.RunAt),
-				"last_error":   o.LastError,
-				"release":      release,
-				"now":          micros(now),
-				"id":           o.ID,
-				"lock_version": o.LockVersion,
-			}).Execute()
-			if err != nil {
-				return fmt.Errorf("finish job %s: %w", o.ID, err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return fmt.Errorf("finish job %s: %w", o.ID, err)
-			}
-			written += int(n)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
+	if len(outcomes) == 0 {
+		return 0, nil
 	}
-	return written, nil
+	encoded, err := json.Marshal(finishRows(outcomes))
+	if err != nil {
+		return 0, fmt.Errorf("encode outcomes: %w", err)
+	}
+	res, err := d.write.NewQuery(`UPDATE _jobs
+		SET status = o.value ->> 'status',
+			run_at = CASE WHEN (o.value ->> 'run_at') > 0 THEN o.value ->> 'run_at' ELSE _jobs.run_at END,
+			last_error = CASE WHEN (o.value ->> 'last_error') <> '' THEN o.value ->> 'last_error' ELSE _jobs.last_error END,
+			attempts = _jobs.attempts - (o.value ->> 'release'),
+			locked_until = 0,
+			updated = {:now}
+		FROM json_each({:outcomes}) AS o
+		WHERE _jobs.id = o.value ->> 'id'
+			AND +_jobs.status = 'processing' -- '+': look rows up by id, not by status
+			AND _jobs.lock_version = o.value ->> 'lock_version'`).
+		WithContext(ctx).Bind(dbx.Params{"outcomes": string(encoded), "now": micros(now)}).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("finish %d jobs: %w", len(outcomes), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("finish %d jobs: %w", len(outcomes), err)
+	}
+	return int(n), nil
+}
+
+// finishRow is one outcome as the Finish statement reads it from JSON.
+type finishRow struct {
+	ID          string `json:"id"`
+	LockVersion int64  `json:"lock_version"`
+	Status      string `json:"status"`
+	RunAt       int64  `json:"run_at"`
+	LastError   string `json:"last_error"`
+	Release     int    `json:"release"`
+}
+
+// finishRows encodes outcomes for the Finish statement.
+func finishRows(outcomes []driver.Outcome) []finishRow {
+	rows := make([]finishRow, len(outcomes))
+	for i, o := range outcomes {
+		rows[i] = finishRow{
+			ID: o.ID, LockVersion: o.LockVersion, Status: o.Status,
+			RunAt: micros(o.RunAt), LastError: o.LastError,
+		}
+		if o.ReleaseAttempt {
+			rows[i].Release = 1
+		}
+	}
+	return rows
 }
 
 // RecoverExpired releases processing jobs whose lock expired: back to pending
@@ -298,6 +309,20 @@ func (d *Driver) Requeue(ctx context.Context, id string, runAt, now time.Time) (
 		return driver.JobRow{}, err
 	}
 	return driver.JobRow{}, driver.ErrWrongStatus
+}
+
+// DeleteCompleted deletes one batch of old completed jobs.
+func (d *Driver) DeleteCompleted(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := d.write.NewQuery(`DELETE FROM _jobs WHERE id IN (
+			SELECT id FROM _jobs INDEXED BY _jobs_completed_idx
+			WHERE status = 'completed' AND updated < {:before}
+			LIMIT {:limit}
+		)`).WithContext(ctx).Bind(dbx.Params{"before": micros(before), "limit": limit}).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("delete completed jobs: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // NextRunAt returns the earliest run_at among pending jobs of the topics.
