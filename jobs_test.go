@@ -164,6 +164,7 @@ func TestEnvOverridesCode(t *testing.T) {
 		"PB_JOBS_AUTO_START":       "false",
 		"PB_JOBS_SHUTDOWN_TIMEOUT": "3s",
 		"PB_JOBS_ALLOWED_TOPICS":   "a, b",
+		"PB_JOBS_RETENTION":        "48h",
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -174,7 +175,7 @@ func TestEnvOverridesCode(t *testing.T) {
 	}
 	if cfg.Workers != 7 || cfg.PollInterval != 250*time.Millisecond || cfg.LockDuration != 2*time.Minute ||
 		cfg.BatchSize != 3 || cfg.MaxRetries != 9 || cfg.MaxPayloadSize != 2048 || cfg.HTTPEnabled ||
-		cfg.AutoStart || cfg.ShutdownTimeout != 3*time.Second || strings.Join(cfg.AllowedTopics, "|") != "a|b" {
+		cfg.AutoStart || cfg.ShutdownTimeout != 3*time.Second || strings.Join(cfg.AllowedTopics, "|") != "a|b" || cfg.Retention != 48*time.Hour {
 		t.Fatalf("env not applied: %+v", cfg)
 	}
 
@@ -199,6 +200,7 @@ func TestBadEnvValuesAreErrorsNamingTheVariable(t *testing.T) {
 		"PB_JOBS_AUTO_START":       "2",
 		"PB_JOBS_MAX_RETRIES":      "-1",
 		"PB_JOBS_MAX_PAYLOAD_SIZE": "1MB",
+		"PB_JOBS_RETENTION":        "7d",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
