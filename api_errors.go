@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"errors"
+
+	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"net/http"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -52,8 +54,19 @@ func toAPIError(err error) *router.ApiError {
 	}
 	for _, s := range errorStatuses {
 		if errors.Is(err, s.err) {
-			return router.NewApiError(s.status, err.Error(), err)
+			return router.NewApiError(s.status, err.Error(), fieldErrors(err))
 		}
 	}
 	return router.NewInternalServerError("", err)
+}
+
+// fieldErrors returns the per-member validation errors in err's chain, for
+// the response's "data" (every PocketBase version shows them only when they
+// are passed as they are), or nil.
+func fieldErrors(err error) any {
+	var fields validation.Errors
+	if errors.As(err, &fields) {
+		return fields
+	}
+	return nil
 }
