@@ -61,12 +61,13 @@ func toAPIError(err error) *router.ApiError {
 }
 
 // fieldErrors returns the per-member validation errors in err's chain, for
-// the response's "data" (every PocketBase version shows them only when they
-// are passed as they are), or nil.
+// the response's "data", as a plain map[string]error: the one form every
+// PocketBase version renders (newer versions use a fork of the validation
+// package, whose Errors type is not this one), or nil.
 func fieldErrors(err error) any {
 	var fields validation.Errors
 	if errors.As(err, &fields) {
-		return fields
+		return map[string]error(fields)
 	}
 	return nil
 }
