@@ -30,7 +30,7 @@ func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
 		if err := d.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
 		}
-		return &jobDB{drv: d}, nil
+		return &jobDB{drv: d, release: d.Close}, nil
 	}
 	return p.openPostgres(ctx, app)
 }

@@ -20,6 +20,10 @@ import (
 type Driver struct {
 	write dbx.Builder
 	read  dbx.Builder
+
+	// The statements of the hot path, prepared once on first use.
+	claimStmt  prepared
+	finishStmt prepared
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -134,28 +138,41 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 	if err != nil {
 		return nil, fmt.Errorf("encode claim topics: %w", err)
 	}
-	q := d.write.NewQuery(`UPDATE _jobs
-		SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
-			locked_until = {:locked_until}, updated = {:now}
-		WHERE id IN (
-			SELECT id FROM _jobs INDEXED BY _jobs_runnable_idx
-			WHERE status = 'pending' AND run_at <= {:now}
-				AND topic IN (SELECT value FROM json_each({:topics}))
-			ORDER BY run_at
-			LIMIT {:limit}
-		)
-		RETURNING ` + jobColumns).WithContext(ctx).Bind(dbx.Params{
-		"locked_until": micros(p.LockedUntil),
-		"now":          micros(p.Now),
-		"topics":       string(topics),
-		"limit":        p.Limit,
+	var rows []driver.JobRow
+	err = d.claimStmt.use(d.write, claimSQL, func(q *dbx.Query) error {
+		var err error
+		rows, err = queryRows(q.WithContext(ctx).Bind(dbx.Params{
+			"locked_until": micros(p.LockedUntil),
+			"now":          micros(p.Now),
+			"topics":       string(topics),
+			"limit":        p.Limit,
+		}))
+		return err
 	})
-	rows, err := queryRows(q)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
 	slices.SortStableFunc(rows, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
 	return rows, nil
+}
+
+// claimSQL locks the earliest runnable jobs of the given topics.
+const claimSQL = `UPDATE _jobs
+	SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
+		locked_until = {:locked_until}, updated = {:now}
+	WHERE id IN (
+		SELECT id FROM _jobs INDEXED BY _jobs_runnable_idx
+		WHERE status = 'pending' AND run_at <= {:now}
+			AND topic IN (SELECT value FROM json_each({:topics}))
+		ORDER BY run_at
+		LIMIT {:limit}
+	)
+	RETURNING ` + jobColumns
+
+// Close releases the prepared statements of the driver.
+func (d *Driver) Close() {
+	d.claimStmt.close()
+	d.finishStmt.close()
 }
 
 // Finish writes fenced outcomes in one transaction.
@@ -167,18 +184,12 @@ func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time
 	if err != nil {
 		return 0, fmt.Errorf("encode outcomes: %w", err)
 	}
-	res, err := d.write.NewQuery(`UPDATE _jobs
-		SET status = o.value ->> 'status',
-			run_at = CASE WHEN (o.value ->> 'run_at') > 0 THEN o.value ->> 'run_at' ELSE _jobs.run_at END,
-			last_error = CASE WHEN (o.value ->> 'last_error') <> '' THEN o.value ->> 'last_error' ELSE _jobs.last_error END,
-			attempts = _jobs.attempts - (o.value ->> 'release'),
-			locked_until = 0,
-			updated = {:now}
-		FROM json_each({:outcomes}) AS o
-		WHERE _jobs.id = o.value ->> 'id'
-			AND +_jobs.status = 'processing' -- '+': look rows up by id, not by status
-			AND _jobs.lock_version = o.value ->> 'lock_version'`).
-		WithContext(ctx).Bind(dbx.Params{"outcomes": string(encoded), "now": micros(now)}).Execute()
+	var res sql.Result
+	err = d.finishStmt.use(d.write, finishSQL, func(q *dbx.Query) error {
+		var err error
+		res, err = q.WithContext(ctx).Bind(dbx.Params{"outcomes": string(encoded), "now": micros(now)}).Execute()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("finish %d jobs: %w", len(outcomes), err)
 	}
@@ -188,6 +199,19 @@ func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time
 	}
 	return int(n), nil
 }
+
+// finishSQL writes a JSON array of outcomes, each fenced by its claim.
+const finishSQL = `UPDATE _jobs
+	SET status = o.value ->> 'status',
+		run_at = CASE WHEN (o.value ->> 'run_at') > 0 THEN o.value ->> 'run_at' ELSE _jobs.run_at END,
+		last_error = CASE WHEN (o.value ->> 'last_error') <> '' THEN o.value ->> 'last_error' ELSE _jobs.last_error END,
+		attempts = _jobs.attempts - (o.value ->> 'release'),
+		locked_until = 0,
+		updated = {:now}
+	FROM json_each({:outcomes}) AS o
+	WHERE _jobs.id = o.value ->> 'id'
+		AND +_jobs.status = 'processing' -- '+': look rows up by id, not by status
+		AND _jobs.lock_version = o.value ->> 'lock_version'`
 
 // finishRow is one outcome as the Finish statement reads it from JSON.
 type finishRow struct {
