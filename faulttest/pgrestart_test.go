@@ -164,6 +164,9 @@ func TestPostgresRestart(t *testing.T) {
 	checkOutageLogs(t, n, restartedAt, modes)
 }
 
+// logTimeSlack absorbs the millisecond truncation of PocketBase's log times.
+const logTimeSlack = 2 * time.Millisecond
+
 // checkOutageLogs counts the warnings and errors the worker logged (in
 // pb_data/auxiliary.db, where PocketBase keeps its logs; request logs left
 // out) after each restart, and the lines of its output that mention the
@@ -193,8 +196,10 @@ func checkOutageLogs(t *testing.T, n *node, restartedAt []time.Time, modes []str
 		if err != nil {
 			t.Fatalf("log entry time %q: %v", e.Created, err)
 		}
+		// Log times are stored to the millisecond: compare at that
+		// resolution, with a little slack for the truncation.
 		i := len(restartedAt) - 1
-		for i >= 0 && at.Before(restartedAt[i]) {
+		for i >= 0 && at.Before(restartedAt[i].Truncate(time.Millisecond).Add(-logTimeSlack)) {
 			i--
 		}
 		line := fmt.Sprintf("[%d] %s", e.Level, e.Message)
