@@ -217,7 +217,7 @@ func TestAPIDeleteProcessing(t *testing.T) {
 		t.Fatalf("start: %v", err)
 	}
 	t.Cleanup(func() { close(release) }) // before the app's cleanup stops the dispatcher
-	apiAwaitStatus(t, store, job.ID, StatusProcessing)
+	waitStatus(t, store, job.ID, StatusProcessing)
 
 	apiCase{
 		name: "delete a processing job", method: http.MethodDelete, url: "/api/jobs/" + job.ID, auth: asSuperuser,

@@ -142,34 +142,12 @@ func apiSeedJobs(t *testing.T, store *JobStore) map[string]string {
 		t.Fatalf("start: %v", err)
 	}
 	for _, s := range seeds {
-		apiAwaitStatus(t, store, ids[s.status], s.status)
+		waitStatus(t, store, ids[s.status], s.status)
 	}
 	if err := store.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	return ids
-}
-
-// apiAwaitStatus polls job id until it has status, for at most 10 seconds.
-func apiAwaitStatus(t *testing.T, store *JobStore, id, status string) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	poll := time.NewTicker(2 * time.Millisecond)
-	defer poll.Stop()
-	for {
-		job, err := store.Get(id)
-		if err != nil {
-			t.Fatalf("get %s: %v", id, err)
-		}
-		if job.Status == status {
-			return
-		}
-		select {
-		case <-deadline:
-			t.Fatalf("job %s is %s, want %s", id, job.Status, status)
-		case <-poll.C:
-		}
-	}
 }
 
 // token returns the Authorization header value of an auth kind ("" for a

@@ -238,8 +238,11 @@ func (p *plugin) rootDriver() (driver.Driver, error) {
 // SQLite, the job database's own otherwise.
 func (p *plugin) driverFor(txApp core.App) (driver.Driver, error) {
 	db, err := p.currentDB()
-	if err != nil || txApp == nil || db.relay != nil {
-		return p.rootDriver()
+	if err != nil {
+		return nil, err
+	}
+	if txApp == nil || db.relay != nil {
+		return db.drv, nil
 	}
 	return sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB()), nil
 }
