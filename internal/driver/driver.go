@@ -42,7 +42,8 @@ type JobRow struct {
 	LastError  string
 	// LockedUntil is zero when the job holds no lock.
 	LockedUntil time.Time
-	// LockVersion grows by one at every claim; finishing a job is fenced by it.
+	// LockVersion grows at every claim (by one, or more); finishing a job is
+	// fenced by it.
 	LockVersion int64
 	Created     time.Time
 	Updated     time.Time

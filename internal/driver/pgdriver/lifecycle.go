@@ -7,36 +7,25 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
-// notifySQL announces runnable jobs to every listener; PostgreSQL delivers it
-// when the surrounding transaction commits, and never on rollback.
-const notifySQL = `SELECT pg_notify('` + Channel + `', '')`
+// insertSQL inserts a batch passed as parallel arrays and returns the ids
+// it stored. An id already stored is left as it is (ON CONFLICT DO NOTHING),
+// so repeating an insert is harmless.
+const insertSQL = `INSERT INTO _jobs (id, topic, payload, status, run_at, max_retries, created, updated)
+	SELECT id, topic, payload::json, 'pending', run_at, max_retries, created, created
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::integer[], $6::timestamptz[])
+		AS i(id, topic, payload, run_at, max_retries, created)
+	ON CONFLICT (id) DO NOTHING
+	RETURNING id`
 
-// insertSQL inserts a batch passed as parallel arrays. An id already stored
-// is left as it is (ON CONFLICT DO NOTHING), so repeating an insert is
-// harmless; the second SELECT returns such rows as they were stored, since
-// the statement's snapshot predates the insert.
-const insertSQL = `WITH input AS (
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::integer[], $6::timestamptz[])
-			AS i(id, topic, payload, run_at, max_retries, created)
-	), inserted AS (
-		INSERT INTO _jobs (id, topic, payload, status, run_at, max_retries, created, updated)
-		SELECT id, topic, payload::json, 'pending', run_at, max_retries, created, created FROM input
-		ON CONFLICT (id) DO NOTHING
-		RETURNING ` + jobColumns + `
-	)
-	SELECT * FROM inserted
-	UNION ALL
-	SELECT ` + jobColumns + ` FROM _jobs WHERE id IN (SELECT id FROM input)`
-
-// Insert stores new pending jobs in one statement and sends one notification,
-// both in one implicit transaction: a batch, so one round trip. Rows come
-// back in the order of jobs; an id that was already stored comes back as
-// stored.
+// Insert stores new pending jobs in one statement (so one transaction, with
+// a synchronous commit) and then announces them. Rows come back in the order
+// of jobs; an id that was already stored comes back as stored.
 func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
 	if len(jobs) == 0 {
 		return nil, nil
@@ -53,35 +42,75 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 		ids[i], topics[i], payloads[i] = j.ID, j.Topic, string(j.Payload)
 		runAts[i], maxRetries[i], created[i] = ts(j.RunAt), j.MaxRetries, ts(j.Now)
 	}
-	batch := &pgx.Batch{}
-	batch.Queue(insertSQL, ids, topics, payloads, runAts, maxRetries, created)
-	batch.Queue(notifySQL)
-	results := d.pool.SendBatch(ctx, batch)
-	stored, err := collectJobs(results)
-	if err == nil {
-		_, err = results.Exec()
-	}
-	if closeErr := results.Close(); err == nil {
-		err = closeErr
-	}
+	rows, err := d.pool.Query(ctx, insertSQL, ids, topics, payloads, runAts, maxRetries, created)
 	if err != nil {
 		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), err)
+	}
+	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), err)
+	}
+	if len(inserted) > 0 {
+		d.announcer.announce()
+	}
+	if len(inserted) == len(jobs) {
+		out := make([]driver.JobRow, len(jobs))
+		for i, j := range jobs {
+			out[i] = insertedRow(j)
+		}
+		return out, nil
+	}
+	return d.insertedOrStored(ctx, jobs, inserted)
+}
+
+// insertedRow is the row Insert stored for j, as it reads back.
+func insertedRow(j driver.InsertParams) driver.JobRow {
+	now := ts(j.Now).UTC()
+	return driver.JobRow{
+		ID: j.ID, Topic: j.Topic, Payload: j.Payload, Status: driver.StatusPending,
+		RunAt: ts(j.RunAt).UTC(), MaxRetries: j.MaxRetries, Created: now, Updated: now,
+	}
+}
+
+// insertedOrStored returns the rows of jobs after an insert that stored only
+// the ids in inserted: the others were already there, and are read back.
+func (d *Driver) insertedOrStored(ctx context.Context, jobs []driver.InsertParams, inserted []string) ([]driver.JobRow, error) {
+	fresh := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		fresh[id] = true
+	}
+	var known []string
+	for _, j := range jobs {
+		if !fresh[j.ID] {
+			known = append(known, j.ID)
+		}
+	}
+	rows, err := d.pool.Query(ctx, `SELECT `+jobColumns+` FROM _jobs WHERE id = ANY($1::text[])`, known)
+	if err != nil {
+		return nil, fmt.Errorf("read %d stored jobs: %w", len(known), err)
+	}
+	stored, err := pgx.CollectRows(rows, scanJob)
+	if err != nil {
+		return nil, fmt.Errorf("read %d stored jobs: %w", len(known), err)
 	}
 	byID := make(map[string]driver.JobRow, len(stored))
 	for _, r := range stored {
 		byID[r.ID] = r
 	}
-	rows := make([]driver.JobRow, len(jobs))
+	out := make([]driver.JobRow, len(jobs))
 	for i, j := range jobs {
+		if fresh[j.ID] {
+			out[i] = insertedRow(j)
+			continue
+		}
 		r, ok := byID[j.ID]
 		if !ok {
-			// Another transaction stored the same id while this one ran; its
-			// row is not in this statement's snapshot.
-			return nil, fmt.Errorf("insert job %s: stored concurrently by another transaction", j.ID)
+			// Stored when the insert ran, deleted since.
+			return nil, fmt.Errorf("insert job %s: %w", j.ID, driver.ErrNotFound)
 		}
-		rows[i] = r
+		out[i] = r
 	}
-	return rows, nil
+	return out, nil
 }
 
 // collectJobs reads the job rows of the next result of a batch.
@@ -94,7 +123,12 @@ func collectJobs(results pgx.BatchResults) ([]driver.JobRow, error) {
 }
 
 // claimSQL locks runnable jobs, skipping those another claim holds, and moves
-// them to processing in the same statement.
+// them to processing in the same statement. The new lock_version is at least
+// one more than the old, and at least the claim's time in microseconds ($5):
+// a claim undone by a server crash (its commit is asynchronous) is not
+// repeated with the same number, so the outcome of the undone claim, still
+// reported by a worker that outlived the crash, cannot pass for the outcome
+// of the next claim of the job.
 const claimSQL = `WITH claimable AS (
 		SELECT id AS claim_id FROM _jobs
 		WHERE status = 'pending' AND run_at <= $1 AND topic = ANY($2::text[])
@@ -103,24 +137,29 @@ const claimSQL = `WITH claimable AS (
 		FOR UPDATE SKIP LOCKED
 	)
 	UPDATE _jobs AS j
-	SET status = 'processing', attempts = j.attempts + 1, lock_version = j.lock_version + 1,
+	SET status = 'processing', attempts = j.attempts + 1,
+		lock_version = GREATEST(j.lock_version + 1, $5::bigint),
 		locked_until = $4, updated = $1
 	FROM claimable AS c
 	WHERE j.id = c.claim_id
 	RETURNING ` + jobColumns
 
-// Claim locks up to p.Limit runnable jobs in one statement. Concurrent claims
+// Claim locks up to p.Limit runnable jobs in one statement, in run_at order
+// through the runnable index, with an asynchronous commit. Concurrent claims
 // of any number of processes skip each other's rows instead of waiting, and
 // never return one job twice. Rows come back ordered by run_at.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	if p.Limit <= 0 || len(p.Topics) == 0 {
 		return nil, nil
 	}
-	rows, err := d.pool.Query(ctx, claimSQL, ts(p.Now), p.Topics, p.Limit, nullTS(p.LockedUntil))
-	if err != nil {
-		return nil, fmt.Errorf("claim jobs: %w", err)
-	}
-	claimed, err := pgx.CollectRows(rows, scanJob)
+	now := ts(p.Now)
+	args := []any{now, p.Topics, p.Limit, nullTS(p.LockedUntil), now.UnixMicro()}
+	var claimed []driver.JobRow
+	err := d.withSettings(ctx, indexOrder+", "+asyncCommit, claimSQL, args, func(results pgx.BatchResults) error {
+		var err error
+		claimed, err = collectJobs(results)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -143,7 +182,8 @@ const finishSQL = `UPDATE _jobs AS j
 		AS o(id, lock_version, status, run_at, last_error, release)
 	WHERE j.id = o.id AND j.status = 'processing' AND j.lock_version = o.lock_version`
 
-// Finish writes fenced outcomes in one statement.
+// Finish writes fenced outcomes in one statement, with an asynchronous
+// commit.
 func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time.Time) (int, error) {
 	if len(outcomes) == 0 {
 		return 0, nil
@@ -163,7 +203,13 @@ func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time
 			releases[i] = 1
 		}
 	}
-	tag, err := d.pool.Exec(ctx, finishSQL, ids, lockVersions, statuses, runAts, lastErrors, releases, ts(now))
+	args := []any{ids, lockVersions, statuses, runAts, lastErrors, releases, ts(now)}
+	var tag pgconn.CommandTag
+	err := d.withSettings(ctx, asyncCommit, finishSQL, args, func(results pgx.BatchResults) error {
+		var err error
+		tag, err = results.Exec()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("finish %d jobs: %w", len(outcomes), err)
 	}

@@ -79,38 +79,36 @@ const requeueSQL = `UPDATE _jobs
 	WHERE id = $1 AND status = 'failed'
 	RETURNING ` + jobColumns
 
-// Requeue moves a failed job back to pending and sends a notification, in
-// one implicit transaction (a batch, so one round trip).
+// Requeue moves a failed job back to pending and then announces it.
 func (d *Driver) Requeue(ctx context.Context, id string, runAt, now time.Time) (driver.JobRow, error) {
-	batch := &pgx.Batch{}
-	batch.Queue(requeueSQL, id, ts(runAt), ts(now))
-	batch.Queue(notifySQL)
-	results := d.pool.SendBatch(ctx, batch)
-	rows, err := collectJobs(results)
-	if err == nil {
-		_, err = results.Exec()
-	}
-	if closeErr := results.Close(); err == nil {
-		err = closeErr
-	}
+	rows, err := d.pool.Query(ctx, requeueSQL, id, ts(runAt), ts(now))
 	if err != nil {
 		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", id, err)
 	}
-	if len(rows) == 1 {
-		return rows[0], nil
+	requeued, err := pgx.CollectRows(rows, scanJob)
+	if err != nil {
+		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", id, err)
+	}
+	if len(requeued) == 1 {
+		d.announcer.announce()
+		return requeued[0], nil
 	}
 	return driver.JobRow{}, d.explainNoChange(ctx, id)
 }
 
-// NextRunAt returns the earliest run_at among pending jobs of the topics.
+// NextRunAt returns the earliest run_at among pending jobs of the topics,
+// read in run_at order from the runnable index.
 func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
 	if len(topics) == 0 {
 		return time.Time{}, nil
 	}
-	var next time.Time
-	err := d.pool.QueryRow(ctx, `SELECT run_at FROM _jobs
+	const nextSQL = `SELECT run_at FROM _jobs
 		WHERE status = 'pending' AND topic = ANY($1::text[])
-		ORDER BY run_at LIMIT 1`, topics).Scan(&next)
+		ORDER BY run_at LIMIT 1`
+	var next time.Time
+	err := d.withSettings(ctx, indexOrder, nextSQL, []any{topics}, func(results pgx.BatchResults) error {
+		return results.QueryRow().Scan(&next)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, nil
 	}

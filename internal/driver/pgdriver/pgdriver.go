@@ -1,7 +1,7 @@
 // Package pgdriver keeps the SQL of the job table for PostgreSQL, run through
 // a pgx connection pool. Several processes may share one job table: claims
-// use FOR UPDATE SKIP LOCKED, and every enqueue sends a notification on the
-// pb_jobs channel that Listen turns into wake-ups.
+// use FOR UPDATE SKIP LOCKED, and enqueues are announced by notifications on
+// the pb_jobs channel that Listen turns into wake-ups.
 package pgdriver
 
 import (
@@ -15,14 +15,15 @@ import (
 )
 
 // Channel is the LISTEN/NOTIFY channel on which Insert and Requeue announce
-// runnable jobs, after their transaction commits.
+// runnable jobs, once their transaction has committed.
 const Channel = "pb_jobs"
 
 // Driver implements driver.Driver for PostgreSQL.
 type Driver struct {
-	pool   *pgxpool.Pool
-	owned  bool
-	logger *slog.Logger
+	pool      *pgxpool.Pool
+	owned     bool
+	logger    *slog.Logger
+	announcer *announcer
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -45,6 +46,7 @@ func New(pool *pgxpool.Pool, opts ...Option) *Driver {
 	for _, opt := range opts {
 		opt(d)
 	}
+	d.announcer = &announcer{pool: pool, logger: d.logger}
 	return d
 }
 
@@ -69,10 +71,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Driver, error) {
 	return d, nil
 }
 
-// Close closes the pool when Open created it; a pool passed to New is left
-// to its owner. Listen calls still running hold their own connection and end
-// with their context.
+// Close waits for a notification being sent, then closes the pool when Open
+// created it; a pool passed to New is left to its owner. Listen calls still
+// running hold their own connection and end with their context.
 func (d *Driver) Close() {
+	d.announcer.wait()
 	if d.owned {
 		d.pool.Close()
 	}

@@ -67,9 +67,10 @@ func TestCloseLeavesAPoolItWasGiven(t *testing.T) {
 	}
 }
 
-// TestNotifiesOnCommitOnly: Insert and Requeue notify, once each, and a
-// failed Insert does not.
-func TestNotifiesOnCommitOnly(t *testing.T) {
+// TestAnnouncesStoredJobsOnly: a stored Insert and a Requeue each send a
+// notification once they have committed; a failed Insert, a Claim and a
+// Finish send none.
+func TestAnnouncesStoredJobsOnly(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	d := openMigrated(t, dsn)
 	conn, err := pgx.Connect(t.Context(), dsn)
@@ -80,15 +81,44 @@ func TestNotifiesOnCommitOnly(t *testing.T) {
 	if _, err := conn.Exec(t.Context(), "LISTEN "+pgdriver.Channel); err != nil {
 		t.Fatalf("listen: %v", err)
 	}
+	// notified returns the notifications sent by d since the last call:
+	// once d has sent what it announced, a marker sent now arrives after
+	// them.
+	notified := func(marker string) []string {
+		t.Helper()
+		pgdriver.WaitAnnounced(d)
+		if _, err := conn.Exec(t.Context(), `SELECT pg_notify($1, $2)`, pgdriver.Channel, marker); err != nil {
+			t.Fatalf("notify: %v", err)
+		}
+		var got []string
+		for {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			n, err := conn.WaitForNotification(ctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("wait for notifications (got %q so far): %v", got, err)
+			}
+			if n.Payload == marker {
+				return got
+			}
+			got = append(got, n.Payload)
+		}
+	}
 
 	now := time.Now()
 	bad := driver.InsertParams{ID: "bad", Topic: "t", Payload: []byte(`{not json`), RunAt: now, Now: now}
 	if _, err := d.Insert(t.Context(), []driver.InsertParams{bad}); err == nil {
 		t.Fatal("Insert of an invalid payload succeeded")
 	}
+	if got := notified("after bad insert"); len(got) != 0 {
+		t.Fatalf("a failed Insert sent notifications %q", got)
+	}
 	good := driver.InsertParams{ID: "good", Topic: "t", Payload: []byte(`{}`), RunAt: now, Now: now}
 	if _, err := d.Insert(t.Context(), []driver.InsertParams{good}); err != nil {
 		t.Fatalf("Insert: %v", err)
+	}
+	if got := notified("after insert"); len(got) != 1 {
+		t.Fatalf("Insert sent notifications %q, want one", got)
 	}
 	claimed, err := d.Claim(t.Context(), driver.ClaimParams{Topics: []string{"t"}, Limit: 1, Now: now, LockedUntil: now.Add(time.Minute)})
 	if err != nil || len(claimed) != 1 {
@@ -98,25 +128,54 @@ func TestNotifiesOnCommitOnly(t *testing.T) {
 	if n, err := d.Finish(t.Context(), []driver.Outcome{outcome}, now); err != nil || n != 1 {
 		t.Fatalf("Finish = %d, %v", n, err)
 	}
+	if got := notified("after claim and finish"); len(got) != 0 {
+		t.Fatalf("Claim and Finish sent notifications %q", got)
+	}
 	if _, err := d.Requeue(t.Context(), "good", now, now); err != nil {
 		t.Fatalf("Requeue: %v", err)
 	}
-	// Notifications arrive in commit order: the marker comes last.
-	if _, err := conn.Exec(t.Context(), `SELECT pg_notify($1, 'marker')`, pgdriver.Channel); err != nil {
-		t.Fatalf("notify: %v", err)
+	if got := notified("after requeue"); len(got) != 1 {
+		t.Fatalf("Requeue sent notifications %q, want one", got)
 	}
-	var got []string
-	for len(got) == 0 || got[len(got)-1] != "marker" {
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		n, err := conn.WaitForNotification(ctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("wait for notifications (got %q so far): %v", got, err)
+}
+
+// TestUndoneClaimIsNotRepeated: a claim that a server crash undid (its
+// commit is asynchronous) leaves the job as it was; the next claim of the
+// job must not get the undone claim's lock version, or the outcome of the
+// undone claim would pass for the next one's.
+func TestUndoneClaimIsNotRepeated(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	d := openMigrated(t, dsn)
+	t0 := time.Now()
+	if _, err := d.Insert(t.Context(), []driver.InsertParams{{ID: "a", Topic: "t", Payload: []byte(`{}`), RunAt: t0, Now: t0}}); err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	claim := func(now time.Time) driver.JobRow {
+		t.Helper()
+		rows, err := d.Claim(t.Context(), driver.ClaimParams{Topics: []string{"t"}, Limit: 1, Now: now, LockedUntil: now.Add(time.Minute)})
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("Claim = %v, %v", rows, err)
 		}
-		got = append(got, n.Payload)
+		return rows[0]
 	}
-	if want := []string{"", "", "marker"}; strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("notifications %q, want %q (one per Insert and Requeue)", got, want)
+	undone := claim(t0)
+	// The crash: the row is back as it was before the claim.
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("pgxpool.New: %v", err)
+	}
+	defer pool.Close()
+	_, err = pool.Exec(t.Context(), `UPDATE _jobs SET status = 'pending', attempts = 0, lock_version = 0, locked_until = NULL WHERE id = 'a'`)
+	if err != nil {
+		t.Fatalf("undo the claim: %v", err)
+	}
+	next := claim(t0.Add(time.Millisecond))
+	if next.LockVersion == undone.LockVersion {
+		t.Fatalf("the claim after an undone one got its lock version %d again", next.LockVersion)
+	}
+	late := driver.Outcome{ID: "a", LockVersion: undone.LockVersion, Status: driver.StatusFailed, LastError: "late"}
+	if n, err := d.Finish(t.Context(), []driver.Outcome{late}, t0); err != nil || n != 0 {
+		t.Fatalf("Finish of the undone claim = %d, %v; want 0 written", n, err)
 	}
 }
 
