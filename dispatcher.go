@@ -99,10 +99,12 @@ func (d *dispatcher) stop() error {
 // dispatchRun is one start-to-stop life of the dispatcher: the claim loop,
 // the workers it started and the completer they report to.
 type dispatchRun struct {
-	d      *dispatcher
-	drv    driver.Driver
-	cfg    Config
-	logger *slog.Logger
+	d   *dispatcher
+	drv driver.Driver
+	cfg Config
+	// claimsInFlight is how many claims may be on their way at once.
+	claimsInFlight int
+	logger         *slog.Logger
 
 	stopClaiming context.CancelFunc
 	loopDone     chan struct{}
@@ -131,110 +133,26 @@ func newDispatchRun(d *dispatcher, db *jobDB) *dispatchRun {
 	loopCtx, stopClaiming := context.WithCancel(context.Background())
 	jobsCtx, cancelJobs := context.WithCancel(context.Background())
 	r := &dispatchRun{
-		d:            d,
-		drv:          db.drv,
-		cfg:          d.p.config,
-		logger:       d.p.app.Logger(),
-		stopClaiming: stopClaiming,
-		loopDone:     make(chan struct{}),
-		listenDone:   make(chan struct{}),
-		janitorDone:  make(chan struct{}),
-		jobsCtx:      jobsCtx,
-		cancelJobs:   cancelJobs,
-		slotFreed:    make(chan struct{}, d.p.config.Workers),
-		running:      make(map[*Job]struct{}),
-		released:     make(map[*Job]struct{}),
+		d:              d,
+		drv:            db.drv,
+		claimsInFlight: db.claimsInFlight,
+		cfg:            d.p.config,
+		logger:         d.p.app.Logger(),
+		stopClaiming:   stopClaiming,
+		loopDone:       make(chan struct{}),
+		listenDone:     make(chan struct{}),
+		janitorDone:    make(chan struct{}),
+		jobsCtx:        jobsCtx,
+		cancelJobs:     cancelJobs,
+		slotFreed:      make(chan struct{}, d.p.config.Workers),
+		running:        make(map[*Job]struct{}),
+		released:       make(map[*Job]struct{}),
 	}
 	r.completer = newCompleter(db.drv, r.logger, d.wakeLater)
 	go r.loop(loopCtx)
 	go r.listen(loopCtx, db)
 	go r.janitor(loopCtx)
 	return r
-}
-
-// loop claims jobs whenever there may be runnable ones and free workers:
-// on a wake-up, when a worker frees up after a full claim, at a delayed
-// job's run time, and every PollInterval.
-func (r *dispatchRun) loop(ctx context.Context) {
-	defer close(r.loopDone)
-	free := r.cfg.Workers
-	poll := time.NewTicker(r.cfg.PollInterval)
-	defer poll.Stop()
-	timer := newStoppedTimer()
-	defer timer.Stop()
-	var timerAt time.Time
-
-	// While a backlog is waiting, a claim waits until at least minClaim
-	// workers are free (or gatherWait passed), so a busy queue claims in
-	// batches instead of one job per freed worker.
-	minClaim := max(1, min(r.cfg.BatchSize, r.cfg.Workers)/2)
-	gather := newStoppedTimer()
-	defer gather.Stop()
-	gathering, gathered, backlog := false, false, false
-
-	claimNow, recoverNow, lookAhead := true, true, true
-	for {
-		if recoverNow {
-			r.recoverExpired(ctx)
-			recoverNow = false
-		}
-		batchReady := !backlog || free >= minClaim || gathered
-		if claimNow && free > 0 && batchReady {
-			limit := min(free, r.cfg.BatchSize)
-			claimed := r.claim(ctx, limit)
-			free -= claimed
-			// A full claim means more may be waiting: claim again as soon
-			// as workers are free.
-			backlog = claimed == limit
-			claimNow, gathered = backlog, false
-			if !claimNow && lookAhead {
-				if next := r.nextRunAt(ctx); !next.IsZero() {
-					r.d.wakeLater(next)
-				}
-			}
-			lookAhead = false
-			if claimNow && free >= minClaim {
-				continue
-			}
-		}
-		if claimNow && free > 0 && !batchReady && !gathering {
-			gather.Reset(gatherWait)
-			gathering = true
-		}
-
-		if at := r.d.takeWakeAt(); !at.IsZero() && (timerAt.IsZero() || at.Before(timerAt)) {
-			timerAt = at
-			timer.Reset(time.Until(at))
-		}
-
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.d.wakeCh:
-			claimNow = true
-		case <-poll.C:
-			claimNow, recoverNow, lookAhead = true, true, true
-		case <-timer.C:
-			timerAt = time.Time{}
-			claimNow, lookAhead = true, true
-		case <-gather.C:
-			gathering, gathered = false, true
-		case <-r.slotFreed:
-			free++
-			free += drain(r.slotFreed)
-		}
-	}
-}
-
-// gatherWait is the longest a claim waits for more workers to free up while
-// a backlog is waiting.
-const gatherWait = time.Millisecond
-
-// newStoppedTimer returns a timer that has not been started.
-func newStoppedTimer() *time.Timer {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return t
 }
 
 // listen wakes the loop on every enqueue notification of any process, when
@@ -247,52 +165,6 @@ func (r *dispatchRun) listen(ctx context.Context, db *jobDB) {
 	if err := db.listen(ctx, r.d.wake); err != nil && ctx.Err() == nil {
 		r.logger.Error("jobs: the notification listener stopped; falling back to polling", "error", err)
 	}
-}
-
-// drain takes every token ready on ch without blocking and counts them.
-func drain(ch <-chan struct{}) int {
-	n := 0
-	for {
-		select {
-		case <-ch:
-			n++
-		default:
-			return n
-		}
-	}
-}
-
-// claim locks up to limit jobs and starts a worker for each; it returns how
-// many it started.
-func (r *dispatchRun) claim(ctx context.Context, limit int) int {
-	topics := r.d.p.handlers.list()
-	if len(topics) == 0 {
-		return 0
-	}
-	if ctx.Err() != nil {
-		return 0
-	}
-	// A claim that started is seen through even when a stop cancels ctx
-	// meanwhile: its rows may already be committed, and dropping them would
-	// strand them in processing until their locks expire.
-	now := time.Now()
-	rows, err := r.drv.Claim(context.WithoutCancel(ctx), driver.ClaimParams{
-		Topics:      topics,
-		Limit:       limit,
-		Now:         now,
-		LockedUntil: now.Add(r.cfg.LockDuration),
-	})
-	if err != nil {
-		if ctx.Err() == nil {
-			r.reportOutage(err)
-		}
-		return 0
-	}
-	r.reportRecovered()
-	for _, row := range rows {
-		r.startWorker(jobFromRow(row))
-	}
-	return len(rows)
 }
 
 // nextRunAt returns the run time of the next delayed job, or zero.

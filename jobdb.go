@@ -14,6 +14,13 @@ import (
 // the app's SQLite, or PostgreSQL with a relay for transactional enqueues.
 type jobDB struct {
 	drv driver.Driver
+	// claimsInFlight is how many claims the dispatcher may have on their
+	// way at once: one on SQLite, whose single writer would run a second
+	// one after the first anyway; two on PostgreSQL, where a second claim,
+	// sized to the workers that freed up meanwhile, overlaps the first
+	// one's round trip, so a busy queue does not idle its workers while one
+	// claim waits for the server.
+	claimsInFlight int
 	// relay moves transactional enqueues from the app's outbox; nil on SQLite.
 	relay *relay
 	// listen blocks, calling onNotify for every enqueue of any process,
@@ -30,7 +37,7 @@ func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
 		if err := d.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
 		}
-		return &jobDB{drv: d, release: d.Close}, nil
+		return &jobDB{drv: d, claimsInFlight: 1, release: d.Close}, nil
 	}
 	return p.openPostgres(ctx, app)
 }

@@ -25,9 +25,10 @@ func (p *plugin) openPostgres(ctx context.Context, app core.App) (*jobDB, error)
 		return nil, err
 	}
 	return &jobDB{
-		drv:     pg,
-		relay:   startRelay(app.NonconcurrentDB(), pg, p.config.PollInterval, p.dispatcher.wake, app.Logger()),
-		listen:  pg.Listen,
-		release: pg.Close,
+		drv:            pg,
+		claimsInFlight: 2,
+		relay:          startRelay(app.NonconcurrentDB(), pg, p.config.PollInterval, p.dispatcher.wake, app.Logger()),
+		listen:         pg.Listen,
+		release:        pg.Close,
 	}, nil
 }
