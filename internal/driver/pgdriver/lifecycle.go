@@ -13,19 +13,25 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
-// insertSQL inserts a batch passed as parallel arrays and returns the ids
-// it stored. An id already stored is left as it is (ON CONFLICT DO NOTHING),
-// so repeating an insert is harmless.
+// insertSQL inserts a batch passed as parallel arrays, all or none.
 const insertSQL = `INSERT INTO _jobs (id, topic, payload, status, run_at, max_retries, created, updated)
 	SELECT id, topic, payload::json, 'pending', run_at, max_retries, created, created
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::integer[], $6::timestamptz[])
-		AS i(id, topic, payload, run_at, max_retries, created)
+		AS i(id, topic, payload, run_at, max_retries, created)`
+
+// insertMissingSQL is insertSQL for a batch of which some ids may be stored
+// already: those are left as they are, and the ids it did store come back.
+// It costs about half as much again as insertSQL (a speculative insertion
+// per row, and the ids sent back), so Insert uses it only once insertSQL met
+// a stored id.
+const insertMissingSQL = insertSQL + `
 	ON CONFLICT (id) DO NOTHING
 	RETURNING id`
 
 // Insert stores new pending jobs in one statement (so one transaction, with
-// a synchronous commit) and then announces them. Rows come back in the order
-// of jobs; an id that was already stored comes back as stored.
+// a synchronous commit) and then announces them. Repeating an insert is
+// harmless: an id that was already stored is left as it is and comes back as
+// stored. Rows come back in the order of jobs.
 func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
 	if len(jobs) == 0 {
 		return nil, nil
@@ -42,7 +48,26 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 		ids[i], topics[i], payloads[i] = j.ID, j.Topic, string(j.Payload)
 		runAts[i], maxRetries[i], created[i] = ts(j.RunAt), j.MaxRetries, ts(j.Now)
 	}
-	rows, err := d.pool.Query(ctx, insertSQL, ids, topics, payloads, runAts, maxRetries, created)
+	args := []any{ids, topics, payloads, runAts, maxRetries, created}
+	_, err := d.pool.Exec(ctx, insertSQL, args...)
+	if isUniqueViolation(err) {
+		return d.insertMissing(ctx, jobs, args)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), err)
+	}
+	d.announcer.announce()
+	out := make([]driver.JobRow, len(jobs))
+	for i, j := range jobs {
+		out[i] = insertedRow(j)
+	}
+	return out, nil
+}
+
+// insertMissing inserts the jobs whose ids are not stored yet, announces
+// them, and returns every job's row: as inserted, or as it was stored.
+func (d *Driver) insertMissing(ctx context.Context, jobs []driver.InsertParams, args []any) ([]driver.JobRow, error) {
+	rows, err := d.pool.Query(ctx, insertMissingSQL, args...)
 	if err != nil {
 		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), err)
 	}
@@ -52,13 +77,6 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 	}
 	if len(inserted) > 0 {
 		d.announcer.announce()
-	}
-	if len(inserted) == len(jobs) {
-		out := make([]driver.JobRow, len(jobs))
-		for i, j := range jobs {
-			out[i] = insertedRow(j)
-		}
-		return out, nil
 	}
 	return d.insertedOrStored(ctx, jobs, inserted)
 }
