@@ -1,10 +1,13 @@
 package jobs
 
 import (
+	"context"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
 // BenchmarkEnqueue measures one Enqueue per call.
@@ -119,4 +122,79 @@ func BenchmarkPickup(b *testing.B) {
 			b.ReportMetric(float64(d.Microseconds())/1000, q.name)
 		}
 	})
+}
+
+// claimBatch is the claim size of BenchmarkClaim and the outcome batch of
+// BenchmarkFinish: the default Workers and BatchSize.
+const claimBatch = DefaultBatchSize
+
+// BenchmarkClaim measures the claim statement alone: b.N pending jobs
+// claimed claimBatch at a time.
+func BenchmarkClaim(b *testing.B) {
+	eachBackendB(b, func(b *testing.B, be backend) {
+		drv, topics := pendingJobs(b, be, b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		claimAll(b, drv, topics, b.N)
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+	})
+}
+
+// BenchmarkFinish measures the completion statement alone: b.N claimed jobs
+// completed claimBatch outcomes at a time.
+func BenchmarkFinish(b *testing.B) {
+	eachBackendB(b, func(b *testing.B, be backend) {
+		drv, topics := pendingJobs(b, be, b.N)
+		claimed := claimAll(b, drv, topics, b.N)
+		outcomes := make([]driver.Outcome, len(claimed))
+		for i, row := range claimed {
+			outcomes[i] = driver.Outcome{ID: row.ID, LockVersion: row.LockVersion, Status: StatusCompleted}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for start := 0; start < len(outcomes); start += claimBatch {
+			batch := outcomes[start:min(start+claimBatch, len(outcomes))]
+			n, err := drv.Finish(context.Background(), batch, time.Now())
+			if err != nil || n != len(batch) {
+				b.Fatalf("Finish = %d, %v; want %d", n, err, len(batch))
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+	})
+}
+
+// pendingJobs enqueues n no-op jobs on a fresh app (dispatcher stopped) and
+// returns the app's job driver and the jobs' topics.
+func pendingJobs(b *testing.B, be backend, n int) (driver.Driver, []string) {
+	store := GetJobStore(newApp(b, be, testConfig()))
+	items := make([]JobEnqueueItem, n)
+	for i := range items {
+		items[i] = JobEnqueueItem{Topic: "bench", Payload: i}
+	}
+	for start := 0; start < n; start += 1000 {
+		if _, err := store.EnqueueMany(items[start:min(start+1000, n)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db, err := store.p.currentDB()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db.drv, []string{"bench"}
+}
+
+// claimAll claims n jobs of topics, claimBatch at a time, and returns them.
+func claimAll(b *testing.B, drv driver.Driver, topics []string, n int) []driver.JobRow {
+	claimed := make([]driver.JobRow, 0, n)
+	for len(claimed) < n {
+		now := time.Now()
+		rows, err := drv.Claim(context.Background(), driver.ClaimParams{
+			Topics: topics, Limit: claimBatch, Now: now, LockedUntil: now.Add(DefaultLockDuration),
+		})
+		if err != nil || len(rows) == 0 {
+			b.Fatalf("Claim after %d of %d jobs = %d rows, %v", len(claimed), n, len(rows), err)
+		}
+		claimed = append(claimed, rows...)
+	}
+	return claimed
 }
