@@ -116,7 +116,12 @@ type dispatchRun struct {
 	jobsCtx    context.Context
 	cancelJobs context.CancelFunc
 
-	workers   sync.WaitGroup
+	// assigned hands claimed jobs to the Workers goroutines that run them;
+	// the loop is its only sender, and shutdown closes it once the loop
+	// has returned.
+	assigned chan assignment
+	workers  sync.WaitGroup
+	// slotFreed gets a token each time a worker finishes a job.
 	slotFreed chan struct{}
 	completer *completer
 
@@ -144,11 +149,16 @@ func newDispatchRun(d *dispatcher, db *jobDB) *dispatchRun {
 		janitorDone:    make(chan struct{}),
 		jobsCtx:        jobsCtx,
 		cancelJobs:     cancelJobs,
+		assigned:       make(chan assignment, d.p.config.Workers),
 		slotFreed:      make(chan struct{}, d.p.config.Workers),
 		running:        make(map[*Job]struct{}),
 		released:       make(map[*Job]struct{}),
 	}
 	r.completer = newCompleter(db.drv, r.logger, d.wakeLater)
+	r.workers.Add(r.cfg.Workers)
+	for range r.cfg.Workers {
+		go r.work()
+	}
 	go r.loop(loopCtx)
 	go r.listen(loopCtx, db)
 	go r.janitor(loopCtx)
@@ -207,21 +217,35 @@ func (r *dispatchRun) reportRecovered() {
 	}
 }
 
-// startWorker runs job on its own goroutine; the caller has reserved a slot.
+// assignment is one claimed job handed to a worker, with the cancel
+// function of its context.
+type assignment struct {
+	job    *Job
+	cancel context.CancelFunc
+}
+
+// startWorker hands job to a free worker; the caller has reserved one, so
+// this never blocks.
 func (r *dispatchRun) startWorker(job *Job) {
 	ctx, cancel := context.WithDeadline(r.jobsCtx, job.LockedUntil)
 	job.ctx = ctx
 	r.mu.Lock()
 	r.running[job] = struct{}{}
 	r.mu.Unlock()
-	r.workers.Add(1)
-	go func() {
-		defer r.workers.Done()
-		defer func() { r.slotFreed <- struct{}{} }()
-		err := r.execute(job)
-		cancel()
-		r.report(job, r.outcome(job, err))
-	}()
+	r.assigned <- assignment{job: job, cancel: cancel}
+}
+
+// work is one of the run's Workers goroutines: it runs the jobs assigned to
+// it, one at a time, until shutdown closes r.assigned. Long-lived workers,
+// rather than a goroutine per job, keep their grown stacks between jobs.
+func (r *dispatchRun) work() {
+	defer r.workers.Done()
+	for a := range r.assigned {
+		err := r.execute(a.job)
+		a.cancel()
+		r.report(a.job, r.outcome(a.job, err))
+		r.slotFreed <- struct{}{}
+	}
 }
 
 // execute runs the topic's handler, turning a panic into an error.
@@ -278,6 +302,7 @@ func (r *dispatchRun) report(job *Job, o driver.Outcome) {
 func (r *dispatchRun) shutdown(grace time.Duration) error {
 	r.stopClaiming()
 	<-r.loopDone
+	close(r.assigned)
 	<-r.listenDone
 	<-r.janitorDone
 
