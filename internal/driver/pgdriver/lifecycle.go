@@ -162,6 +162,12 @@ const claimSQL = `WITH claimable AS (
 	WHERE j.id = c.claim_id
 	RETURNING ` + jobColumns
 
+// claimArgs are the parameters of claimSQL for p.
+func claimArgs(p driver.ClaimParams) []any {
+	now := ts(p.Now)
+	return []any{now, p.Topics, p.Limit, nullTS(p.LockedUntil), now.UnixMicro()}
+}
+
 // Claim locks up to p.Limit runnable jobs in one statement, in run_at order
 // through the runnable index, with an asynchronous commit. Concurrent claims
 // of any number of processes skip each other's rows instead of waiting, and
@@ -170,10 +176,8 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 	if p.Limit <= 0 || len(p.Topics) == 0 {
 		return nil, nil
 	}
-	now := ts(p.Now)
-	args := []any{now, p.Topics, p.Limit, nullTS(p.LockedUntil), now.UnixMicro()}
 	var claimed []driver.JobRow
-	err := d.withSettings(ctx, indexOrder+", "+asyncCommit, claimSQL, args, func(results pgx.BatchResults) error {
+	err := d.withSettings(ctx, claimSettings, claimSQL, claimArgs(p), func(results pgx.BatchResults) error {
 		var err error
 		claimed, err = collectJobs(results)
 		return err

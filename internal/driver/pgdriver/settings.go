@@ -28,11 +28,15 @@ const (
 	// processing, and they run again: the at-least-once guarantee holds.
 	// The fence of a lost claim is never reused: see claimSQL.
 	asyncCommit = `set_config('synchronous_commit', 'off', true)`
+
+	// claimSettings are the settings of every claim.
+	claimSettings = indexOrder + ", " + asyncCommit
 )
 
-// withSettings sends settings (set_config calls, comma-separated) and then sql with args in one batch — one
-// round trip and one implicit transaction, so the settings hold for sql
-// alone — and lets read consume the result of sql.
+// withSettings sends settings (set_config calls, comma-separated) and then
+// sql with args in one batch — one round trip and one implicit transaction,
+// so the settings hold for sql alone — and lets read consume the result of
+// sql.
 func (d *Driver) withSettings(ctx context.Context, settings, sql string, args []any, read func(pgx.BatchResults) error) error {
 	batch := &pgx.Batch{}
 	batch.Queue(`SELECT ` + settings)
