@@ -59,6 +59,21 @@ type InsertParams struct {
 	Now        time.Time
 }
 
+// PendingRow is the row an insert of p stores, as a driver reads it back:
+// pending, with its times at the microsecond precision every driver keeps.
+func (p InsertParams) PendingRow() JobRow {
+	now := toMicrosecond(p.Now)
+	return JobRow{
+		ID: p.ID, Topic: p.Topic, Payload: p.Payload, Status: StatusPending,
+		RunAt: toMicrosecond(p.RunAt), MaxRetries: p.MaxRetries, Created: now, Updated: now,
+	}
+}
+
+// toMicrosecond is t in UTC, truncated to whole microseconds.
+func toMicrosecond(t time.Time) time.Time {
+	return time.UnixMicro(t.UnixMicro()).UTC()
+}
+
 // ClaimParams selects runnable jobs and locks them for a worker.
 type ClaimParams struct {
 	// Topics limits the claim to jobs whose topic has a handler.

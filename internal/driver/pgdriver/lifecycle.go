@@ -59,7 +59,7 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 	d.announcer.announce()
 	out := make([]driver.JobRow, len(jobs))
 	for i, j := range jobs {
-		out[i] = insertedRow(j)
+		out[i] = j.PendingRow()
 	}
 	return out, nil
 }
@@ -79,15 +79,6 @@ func (d *Driver) insertMissing(ctx context.Context, jobs []driver.InsertParams, 
 		d.announcer.announce()
 	}
 	return d.insertedOrStored(ctx, jobs, inserted)
-}
-
-// insertedRow is the row Insert stored for j, as it reads back.
-func insertedRow(j driver.InsertParams) driver.JobRow {
-	now := ts(j.Now).UTC()
-	return driver.JobRow{
-		ID: j.ID, Topic: j.Topic, Payload: j.Payload, Status: driver.StatusPending,
-		RunAt: ts(j.RunAt).UTC(), MaxRetries: j.MaxRetries, Created: now, Updated: now,
-	}
 }
 
 // insertedOrStored returns the rows of jobs after an insert that stored only
@@ -118,7 +109,7 @@ func (d *Driver) insertedOrStored(ctx context.Context, jobs []driver.InsertParam
 	out := make([]driver.JobRow, len(jobs))
 	for i, j := range jobs {
 		if fresh[j.ID] {
-			out[i] = insertedRow(j)
+			out[i] = j.PendingRow()
 			continue
 		}
 		r, ok := byID[j.ID]

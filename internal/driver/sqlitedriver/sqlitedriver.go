@@ -143,11 +143,7 @@ func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.Inser
 		}
 		return stored, nil
 	}
-	return driver.JobRow{
-		ID: j.ID, Topic: j.Topic, Payload: j.Payload, Status: driver.StatusPending,
-		RunAt: fromMicros(micros(j.RunAt)), MaxRetries: j.MaxRetries,
-		Created: fromMicros(micros(j.Now)), Updated: fromMicros(micros(j.Now)),
-	}, nil
+	return j.PendingRow(), nil
 }
 
 // Claim locks up to p.Limit runnable jobs in one statement. The statement
