@@ -7,6 +7,7 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -33,13 +34,28 @@ type jobDB struct {
 // openJobDB opens and migrates the job database configured for app.
 func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
 	if p.config.PostgresDSN == "" {
-		d := sqlitedriver.New(app.NonconcurrentDB(), app.ConcurrentDB())
+		d := sqlitedriver.New(quiet(app.NonconcurrentDB()), quiet(app.ConcurrentDB()))
 		if err := d.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
 		}
 		return &jobDB{drv: d, claimsInFlight: 1, release: d.Close}, nil
 	}
 	return p.openPostgres(ctx, app)
+}
+
+// quiet returns db without the query log that PocketBase's dev mode (the
+// default under "go run") sets on the app's connections, sharing its
+// connections: otherwise the dispatcher's polling, a few statements every
+// PollInterval, would flood the terminal of an idle app. Builders that are
+// not a *dbx.DB, such as a transaction, are returned as they are.
+func quiet(db dbx.Builder) dbx.Builder {
+	d, ok := db.(*dbx.DB)
+	if !ok {
+		return db
+	}
+	c := d.Clone()
+	c.LogFunc, c.QueryLogFunc, c.ExecLogFunc = nil, nil, nil
+	return c
 }
 
 // close stops the relay (after a last round) and releases the database.
