@@ -32,6 +32,7 @@ var errorStatuses = []struct {
 	{ErrInvalidOptions, http.StatusBadRequest},
 	{ErrInvalidFilter, http.StatusBadRequest},
 	{ErrNotReady, http.StatusServiceUnavailable},
+	{ErrUnavailable, http.StatusServiceUnavailable},
 }
 
 // mapErrors is the middleware of every route that turns the error of the

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -32,6 +33,9 @@ type dispatcher struct {
 	// lifeMu serialises start and stop; run is the current run or nil.
 	lifeMu sync.Mutex
 	run    *dispatchRun
+	// waiting is set while the dispatcher was started but the job database
+	// is unavailable: resume starts the run once it is open.
+	waiting bool
 }
 
 func newDispatcher(p *plugin) *dispatcher {
@@ -69,7 +73,8 @@ func (d *dispatcher) takeWakeAt() time.Time {
 	return t
 }
 
-// start begins a run unless one is going.
+// start begins a run unless one is going. While the job database is
+// unavailable the run waits, and resume begins it.
 func (d *dispatcher) start() error {
 	d.lifeMu.Lock()
 	defer d.lifeMu.Unlock()
@@ -77,6 +82,10 @@ func (d *dispatcher) start() error {
 		return nil
 	}
 	db, err := d.p.currentDB()
+	if errors.Is(err, ErrUnavailable) {
+		d.waiting = true
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("start dispatcher: %w", err)
 	}
@@ -84,10 +93,28 @@ func (d *dispatcher) start() error {
 	return nil
 }
 
+// resume begins the run that start could not begin while the job database
+// was unavailable.
+func (d *dispatcher) resume() {
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
+	if !d.waiting || d.run != nil {
+		return
+	}
+	d.waiting = false
+	db, err := d.p.currentDB()
+	if err != nil {
+		d.p.app.Logger().Error("jobs: cannot start the dispatcher", "error", err)
+		return
+	}
+	d.run = newDispatchRun(d, db)
+}
+
 // stop ends the current run, if any, gracefully.
 func (d *dispatcher) stop() error {
 	d.lifeMu.Lock()
 	defer d.lifeMu.Unlock()
+	d.waiting = false
 	if d.run == nil {
 		return nil
 	}

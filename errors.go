@@ -66,4 +66,9 @@ var (
 
 	// ErrNotReady reports a store used before the app was bootstrapped.
 	ErrNotReady = errors.New("jobs store is not ready: the app is not bootstrapped yet")
+
+	// ErrUnavailable reports that the PostgreSQL job database could not be
+	// opened. The app runs meanwhile, and the plugin keeps trying in the
+	// background; the cause is in the app's logs.
+	ErrUnavailable = errors.New("the job database is unavailable; retrying in the background")
 )

@@ -31,7 +31,6 @@
 package jobs
 
 import (
-	"context"
 	"fmt"
 	"sync"
 
@@ -65,7 +64,12 @@ type plugin struct {
 	dispatcher *dispatcher
 
 	mu sync.RWMutex
-	db *jobDB // nil until the app is bootstrapped and after it terminates
+	// db is nil until the app is bootstrapped, after it terminates, and
+	// while a PostgreSQL job database is unavailable.
+	db *jobDB
+	// unavailable is set while connector tries to open the job database.
+	unavailable bool
+	connector   *connector
 }
 
 // MustRegister registers the jobs plugin on app and panics on error.
@@ -184,44 +188,6 @@ func setOnce(app core.App, s *JobStore) bool {
 		return s
 	})
 	return stored
-}
-
-// open creates or upgrades the job table and readies the store.
-func (p *plugin) open(app core.App) error {
-	db, err := p.openJobDB(context.Background(), app)
-	if err != nil {
-		return fmt.Errorf("jobs: %w", err)
-	}
-	p.mu.Lock()
-	old := p.db
-	p.db = db
-	p.mu.Unlock()
-	if old != nil {
-		old.close()
-	}
-	return nil
-}
-
-// closeDB releases the job database; the store is not ready until the app
-// bootstraps again.
-func (p *plugin) closeDB() {
-	p.mu.Lock()
-	db := p.db
-	p.db = nil
-	p.mu.Unlock()
-	if db != nil {
-		db.close()
-	}
-}
-
-// currentDB returns the open job database.
-func (p *plugin) currentDB() (*jobDB, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.db == nil {
-		return nil, ErrNotReady
-	}
-	return p.db, nil
 }
 
 // rootDriver returns the driver of the job database's own connections.

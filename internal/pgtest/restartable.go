@@ -77,6 +77,16 @@ func (s *Server) DSN() string { return s.c.dsn("postgres") }
 // how long the server was down: from the stop signal until it was ready.
 func (s *Server) Restart(mode string) time.Duration {
 	s.t.Helper()
+	start := time.Now()
+	s.Stop(mode)
+	s.Start()
+	return time.Since(start)
+}
+
+// Stop stops the server in mode "smart", "fast" or "immediate" and waits
+// until it has exited. Start it again with Start.
+func (s *Server) Stop(mode string) {
+	s.t.Helper()
 	signals := map[string]syscall.Signal{
 		"smart":     syscall.SIGTERM,
 		"fast":      syscall.SIGINT,
@@ -86,7 +96,6 @@ func (s *Server) Restart(mode string) time.Duration {
 	if !ok {
 		s.t.Fatalf("pgtest: unknown shutdown mode %q", mode)
 	}
-	start := time.Now()
 	if err := s.c.server.Process.Signal(sig); err != nil {
 		s.t.Fatalf("pgtest: stop the server (%s): %v", mode, err)
 	}
@@ -95,10 +104,15 @@ func (s *Server) Restart(mode string) time.Duration {
 	case <-time.After(stopLimit):
 		s.t.Fatalf("pgtest: the server did not stop (%s) within %v\n%s", mode, stopLimit, s.c.logTail())
 	}
+}
+
+// Start starts a server stopped by Stop again on the same data directory,
+// and waits until it accepts connections.
+func (s *Server) Start() {
+	s.t.Helper()
 	if err := s.launch(); err != nil {
 		s.t.Fatalf("pgtest: restart the server: %v", err)
 	}
-	return time.Since(start)
 }
 
 // launch starts the server again on the existing data directory, appending
