@@ -53,7 +53,13 @@ func BenchmarkWork(b *testing.B) {
 		cfg.AutoStart, cfg.HTTPEnabled = false, false
 		store := GetJobStore(newApp(b, be, cfg))
 		var done atomic.Int64
-		if err := store.Register("bench", func(*Job) error { done.Add(1); return nil }); err != nil {
+		allDone := make(chan struct{})
+		if err := store.Register("bench", func(*Job) error {
+			if done.Add(1) == int64(b.N) {
+				close(allDone)
+			}
+			return nil
+		}); err != nil {
 			b.Fatal(err)
 		}
 		items := make([]JobEnqueueItem, b.N)
@@ -70,8 +76,10 @@ func BenchmarkWork(b *testing.B) {
 		if err := store.Start(); err != nil {
 			b.Fatal(err)
 		}
-		for done.Load() < int64(b.N) {
-			time.Sleep(time.Millisecond)
+		select {
+		case <-allDone:
+		case <-time.After(benchDeadline):
+			b.Fatalf("%d of %d jobs worked after %v", done.Load(), b.N, benchDeadline)
 		}
 		b.StopTimer()
 		if err := store.Stop(); err != nil {
@@ -80,6 +88,10 @@ func BenchmarkWork(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
 	})
 }
+
+// benchDeadline bounds every wait of the benchmarks, so a broken
+// dispatcher fails them instead of hanging them.
+const benchDeadline = 5 * time.Minute
 
 // eachBackendB runs body as one sub-benchmark per backend.
 func eachBackendB(b *testing.B, body func(b *testing.B, be backend)) {
@@ -110,7 +122,12 @@ func BenchmarkPickup(b *testing.B) {
 			if _, err := store.Enqueue("bench", nil); err != nil {
 				b.Fatal(err)
 			}
-			latencies = append(latencies, (<-started).Sub(begin))
+			select {
+			case at := <-started:
+				latencies = append(latencies, at.Sub(begin))
+			case <-time.After(benchDeadline):
+				b.Fatalf("job %d of %d not picked up within %v", i+1, b.N, benchDeadline)
+			}
 		}
 		b.StopTimer()
 		slices.Sort(latencies)

@@ -38,7 +38,13 @@ func (s *JobStore) Register(topic string, handler func(job *Job) error) error {
 	if handler == nil {
 		return fmt.Errorf("register %q: %w", topic, ErrNilHandler)
 	}
-	return s.p.handlers.add(topic, handler)
+	if err := s.p.handlers.add(topic, handler); err != nil {
+		return err
+	}
+	// Jobs of the topic may be waiting already: a running dispatcher
+	// claims them now rather than at its next poll.
+	s.p.dispatcher.wake()
+	return nil
 }
 
 // Enqueue adds a job to run as soon as a worker is free. The payload may be
