@@ -171,4 +171,9 @@ type Driver interface {
 	// NextRunAt returns the earliest run_at of pending jobs of the topics, or
 	// the zero time when there is none. The dispatcher sleeps until then.
 	NextRunAt(ctx context.Context, topics []string) (time.Time, error)
+
+	// WaitingTopics returns, in topic order, the topics whose oldest pending
+	// job has been runnable since p.RunnableSince or earlier. It reads one
+	// entry per topic with pending jobs, not every pending job.
+	WaitingTopics(ctx context.Context, p WaitingParams) ([]WaitingTopic, error)
 }

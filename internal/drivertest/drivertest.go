@@ -51,6 +51,7 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"Requeue", testRequeue},
 		{"NextRunAt", testNextRunAt},
 		{"DeleteCompleted", testDeleteCompleted},
+		{"WaitingTopics", testWaitingTopics},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

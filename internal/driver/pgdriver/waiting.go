@@ -1,0 +1,46 @@
+package pgdriver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// waitingTopicsSQL walks the distinct topics of pending jobs one index seek
+// at a time (each step finds the next topic after the last one), and reads
+// each topic's earliest run_at with one more seek: its cost grows with the
+// number of topics, not with the number of pending jobs.
+const waitingTopicsSQL = `WITH RECURSIVE topics(topic) AS (
+		SELECT MIN(topic) FROM _jobs WHERE status = 'pending'
+		UNION ALL
+		SELECT (SELECT MIN(topic) FROM _jobs WHERE status = 'pending' AND topic > topics.topic)
+		FROM topics WHERE topics.topic IS NOT NULL
+	)
+	SELECT topic, oldest FROM (
+		SELECT topic, (SELECT MIN(run_at) FROM _jobs WHERE status = 'pending' AND topic = topics.topic) AS oldest
+		FROM topics WHERE topic IS NOT NULL
+	) AS w
+	WHERE oldest <= $1
+	ORDER BY topic`
+
+// WaitingTopics returns the topics whose oldest pending job has been
+// runnable since p.RunnableSince or earlier.
+func (d *Driver) WaitingTopics(ctx context.Context, p driver.WaitingParams) ([]driver.WaitingTopic, error) {
+	rows, err := d.pool.Query(ctx, waitingTopicsSQL, ts(p.RunnableSince))
+	if err != nil {
+		return nil, fmt.Errorf("read waiting topics: %w", err)
+	}
+	waiting, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (driver.WaitingTopic, error) {
+		var w driver.WaitingTopic
+		err := row.Scan(&w.Topic, &w.Oldest)
+		w.Oldest = w.Oldest.UTC()
+		return w, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read waiting topics: %w", err)
+	}
+	return waiting, nil
+}

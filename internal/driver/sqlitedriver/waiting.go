@@ -1,0 +1,51 @@
+package sqlitedriver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pocketbase/dbx"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// waitingTopicsSQL walks the distinct topics of pending jobs one index seek
+// at a time (each step finds the next topic after the last one), and reads
+// each topic's earliest run_at with one more seek: its cost grows with the
+// number of topics, not with the number of pending jobs.
+const waitingTopicsSQL = `WITH RECURSIVE topics(topic) AS (
+		SELECT MIN(topic) FROM _jobs WHERE status = 'pending'
+		UNION ALL
+		SELECT (SELECT MIN(topic) FROM _jobs WHERE status = 'pending' AND topic > topics.topic)
+		FROM topics WHERE topics.topic IS NOT NULL
+	)
+	SELECT topic, oldest FROM (
+		SELECT topic, (SELECT MIN(run_at) FROM _jobs WHERE status = 'pending' AND topic = topics.topic) AS oldest
+		FROM topics WHERE topic IS NOT NULL
+	)
+	WHERE oldest <= {:since}
+	ORDER BY topic`
+
+// WaitingTopics returns the topics whose oldest pending job has been
+// runnable since p.RunnableSince or earlier.
+func (d *Driver) WaitingTopics(ctx context.Context, p driver.WaitingParams) ([]driver.WaitingTopic, error) {
+	rows, err := d.read.NewQuery(waitingTopicsSQL).WithContext(ctx).
+		Bind(dbx.Params{"since": micros(p.RunnableSince)}).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read waiting topics: %w", err)
+	}
+	defer rows.Close()
+	var out []driver.WaitingTopic
+	for rows.Next() {
+		var (
+			w      driver.WaitingTopic
+			oldest int64
+		)
+		if err := rows.Scan(&w.Topic, &oldest); err != nil {
+			return nil, fmt.Errorf("read waiting topics: %w", err)
+		}
+		w.Oldest = fromMicros(oldest)
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,63 @@
+package drivertest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// testWaitingTopics: WaitingTopics names each topic whose oldest pending
+// job has been runnable since the given time, with that job's run_at; jobs
+// that are not pending count for nothing.
+func testWaitingTopics(t *testing.T, s *suite) {
+	d := s.open(t)
+	wantWaiting := func(since time.Time, want ...driver.WaitingTopic) {
+		t.Helper()
+		got, err := d.WaitingTopics(t.Context(), driver.WaitingParams{RunnableSince: since})
+		if err != nil {
+			t.Fatalf("WaitingTopics: %v", err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("WaitingTopics(%v) = %v, want %v", since, got, want)
+		}
+		for i := range want {
+			if got[i].Topic != want[i].Topic {
+				t.Fatalf("WaitingTopics(%v) = %v, want %v", since, got, want)
+			}
+			wantTime(t, "oldest run_at of "+want[i].Topic, got[i].Oldest, want[i].Oldest)
+		}
+	}
+	wantWaiting(far)
+
+	oldest, older := t0.Add(-2*time.Hour), t0.Add(-time.Hour)
+	jobOf := func(id, topic string, runAt time.Time) driver.InsertParams {
+		j := job(id, runAt)
+		j.Topic = topic
+		return j
+	}
+	insert(t, d,
+		jobOf("m1", "mail", older),
+		jobOf("m2", "mail", oldest),
+		jobOf("m3", "mail", t0.Add(time.Hour)),
+		jobOf("r1", "report", t0),
+		jobOf("w1", "webhook", t0.Add(time.Hour)),
+	)
+	// The oldest mail job is claimed and completed: the next one is the
+	// oldest of its topic.
+	claimed := claim(t, d, driver.ClaimParams{Topics: []string{"mail"}, Limit: 1, Now: t0, LockedUntil: t0.Add(lock)})
+	wantIDs(t, "claim of the oldest mail job", idsOf(claimed), []string{"m2"})
+	finish(t, d, t0, 1, driver.Outcome{ID: "m2", LockVersion: claimed[0].LockVersion, Status: driver.StatusCompleted})
+
+	wantWaiting(oldest)
+	wantWaiting(older, driver.WaitingTopic{Topic: "mail", Oldest: older})
+	wantWaiting(t0,
+		driver.WaitingTopic{Topic: "mail", Oldest: older},
+		driver.WaitingTopic{Topic: "report", Oldest: t0},
+	)
+	wantWaiting(far,
+		driver.WaitingTopic{Topic: "mail", Oldest: older},
+		driver.WaitingTopic{Topic: "report", Oldest: t0},
+		driver.WaitingTopic{Topic: "webhook", Oldest: t0.Add(time.Hour)},
+	)
+}
