@@ -51,6 +51,8 @@ const (
 	hookIDBootstrap = "__pbJobsBootstrap__"
 	hookIDServe     = "__pbJobsServe__"
 	hookIDTerminate = "__pbJobsTerminate__"
+	// hookIDConfigNotices logs the notices about the configuration.
+	hookIDConfigNotices = "__pbJobsConfigNotices__"
 )
 
 // bootstrapPriority runs the plugin's bootstrap handler after every handler
@@ -107,6 +109,7 @@ func Register(app core.App, config Config) error {
 	if !setOnce(app, store) {
 		return ErrAlreadyRegistered
 	}
+	logConfigNotices(app, configNotices(config))
 	if p == nil {
 		return nil
 	}

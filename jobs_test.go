@@ -226,7 +226,7 @@ func TestBadConfigValues(t *testing.T) {
 		"Workers":        func(c *Config) { c.Workers = -1 },
 		"PollInterval":   func(c *Config) { c.PollInterval = -time.Second },
 		"BatchSize":      func(c *Config) { c.BatchSize = -3 },
-		"MaxRetries":     func(c *Config) { c.MaxRetries = -1 },
+		"MaxRetries":     func(c *Config) { c.MaxRetries = NoRetries - 1 },
 		"MaxPayloadSize": func(c *Config) { c.MaxPayloadSize = -1 },
 		"AllowedTopics":  func(c *Config) { c.AllowedTopics = []string{"a", " "} },
 	} {

@@ -1,0 +1,119 @@
+package jobs
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envVariable is one PB_JOBS_* variable and how it sets its Config field.
+type envVariable struct {
+	name string
+	// want says what a value must be, for the error about one that is not.
+	want string
+	// set parses value into the field and reports whether it could.
+	set func(value string) bool
+}
+
+// envVariables is the one list of the plugin's PB_JOBS_* variables, each
+// bound to its field of c, as applyEnv reads them.
+func envVariables(c *Config) []envVariable {
+	return []envVariable{
+		variable("PB_JOBS_DISABLED", "true or false", &c.Disabled, parseBool),
+		variable("PB_JOBS_WORKERS", "a positive integer", &c.Workers, parsePositive[int]),
+		variable("PB_JOBS_POLL_INTERVAL", wantPositiveDuration, &c.PollInterval, parsePositiveDuration),
+		variable("PB_JOBS_LOCK_DURATION", wantPositiveDuration, &c.LockDuration, parsePositiveDuration),
+		variable("PB_JOBS_BATCH_SIZE", "a positive integer", &c.BatchSize, parsePositive[int]),
+		variable("PB_JOBS_MAX_RETRIES", "a number of retries: 0 (none) or more", &c.MaxRetries, parseRetries),
+		variable("PB_JOBS_MAX_PAYLOAD_SIZE", "a positive integer (bytes)", &c.MaxPayloadSize, parsePositive[int64]),
+		variable("PB_JOBS_HTTP_ENABLED", "true or false", &c.HTTPEnabled, parseBool),
+		variable("PB_JOBS_ENQUEUE_RULE", "", &c.EnqueueRule, parseString),
+		variable("PB_JOBS_MANAGE_RULE", "", &c.ManageRule, parseString),
+		variable("PB_JOBS_ALLOWED_TOPICS", "", &c.AllowedTopics, parseList),
+		variable("PB_JOBS_AUTO_START", "true or false", &c.AutoStart, parseBool),
+		variable("PB_JOBS_SHUTDOWN_TIMEOUT", wantPositiveDuration, &c.ShutdownTimeout, parsePositiveDuration),
+		variable("PB_JOBS_RETENTION", `a duration such as "168h", not zero (a negative one keeps completed jobs forever)`,
+			&c.Retention, parseNonZeroDuration),
+		variable("PB_JOBS_POSTGRES_DSN", "", &c.PostgresDSN, parseString),
+	}
+}
+
+// wantPositiveDuration says what a positive duration variable must be.
+const wantPositiveDuration = `a positive duration such as "500ms", "2s" or "5m"`
+
+// variable binds the variable name to dst, parsed by parse.
+func variable[T any](name, want string, dst *T, parse func(string) (T, bool)) envVariable {
+	return envVariable{name: name, want: want, set: func(value string) bool {
+		v, ok := parse(value)
+		if ok {
+			*dst = v
+		}
+		return ok
+	}}
+}
+
+// applyEnv sets every field of c whose variable lookup finds set to a
+// non-blank value (a blank one counts as unset). The error about a value
+// that does not parse is one line naming the variable, its value and what
+// it should be.
+func applyEnv(c *Config, lookup func(string) (string, bool)) error {
+	for _, v := range envVariables(c) {
+		value, _ := lookup(v.name)
+		value = strings.TrimSpace(value)
+		if value == "" {
+			continue
+		}
+		if !v.set(value) {
+			return fmt.Errorf("%w: %s=%q must be %s", ErrInvalidConfig, v.name, value, v.want)
+		}
+	}
+	return nil
+}
+
+func parseBool(s string) (bool, bool) {
+	b, err := strconv.ParseBool(s)
+	return b, err == nil
+}
+
+// parsePositive parses a decimal integer above 0 that fits in T.
+func parsePositive[T int | int64](s string) (T, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return T(n), err == nil && n > 0 && int64(T(n)) == n
+}
+
+// parseRetries parses a number of retries, where 0 means none: it returns
+// NoRetries for 0, since Config.MaxRetries 0 means the default.
+func parseRetries(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	if n == 0 {
+		return NoRetries, true
+	}
+	return n, true
+}
+
+func parsePositiveDuration(s string) (time.Duration, bool) {
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d > 0
+}
+
+func parseNonZeroDuration(s string) (time.Duration, bool) {
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d != 0
+}
+
+func parseString(s string) (string, bool) { return s, true }
+
+// parseList parses a comma-separated list, dropping blank items.
+func parseList(s string) ([]string, bool) {
+	var items []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items, true
+}

@@ -1,0 +1,162 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
+	"github.com/pocketbase/pocketbase/tools/logger"
+)
+
+func TestConfigLiteralTakesEveryDefault(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, Config{Workers: 2})
+		store := GetJobStore(app)
+		cfg := store.p.config
+		if cfg.Workers != 2 || cfg.MaxRetries != DefaultMaxRetries || !cfg.HTTPEnabled || !cfg.AutoStart ||
+			cfg.PollInterval != DefaultPollInterval || cfg.BatchSize != DefaultBatchSize {
+			t.Fatalf("Config{Workers: 2} resolved to %+v", cfg)
+		}
+		job := mustEnqueue(t, store, "t", nil, nil)
+		if job.MaxRetries != DefaultMaxRetries {
+			t.Fatalf("job of Config{Workers: 2} has max_retries %d, want %d", job.MaxRetries, DefaultMaxRetries)
+		}
+		// Serving binds the routes (a guest gets 401, not 404) and starts
+		// the dispatcher.
+		scenario := tests.ApiScenario{
+			Method:                http.MethodGet,
+			URL:                   "/api/jobs/stats",
+			ExpectedStatus:        http.StatusUnauthorized,
+			ExpectedContent:       []string{`"status":401`},
+			TestAppFactory:        func(testing.TB) *tests.TestApp { return app },
+			DisableTestAppCleanup: true,
+			AfterTestFunc: func(t testing.TB, _ *tests.TestApp, _ *http.Response) {
+				if !store.p.dispatcher.running() {
+					t.Error("serving an app of Config{Workers: 2} did not start the dispatcher")
+				}
+			},
+		}
+		scenario.Test(t)
+	})
+}
+
+func TestConfigLiteralIsLoggedAtBootstrap(t *testing.T) {
+	app := bootstrappedApp(t, Config{Workers: 2})
+	if !hasLog(appLogs(t, app), "DefaultConfig()", "HTTPEnabled and AutoStart", "PB_JOBS_HTTP_ENABLED=false", "PB_JOBS_AUTO_START=false") {
+		t.Fatal("no log line saying that a Config literal turns HTTPEnabled and AutoStart on, and how to turn them off")
+	}
+}
+
+func TestDefaultConfigKeepsHTTPAndAutoStartOff(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HTTPEnabled, cfg.AutoStart = false, false
+	app := bootstrappedApp(t, cfg)
+	got := GetJobStore(app).p.config
+	if got.HTTPEnabled || got.AutoStart {
+		t.Fatalf("DefaultConfig with HTTPEnabled and AutoStart off resolved to %+v", got)
+	}
+	if hasLog(appLogs(t, app), "DefaultConfig()") {
+		t.Fatal("a Config made by DefaultConfig was logged as a literal")
+	}
+}
+
+func TestConfigLiteralDisabledStillDisables(t *testing.T) {
+	app := newApp(t, backends[0], Config{Disabled: true})
+	_, err := GetJobStore(app).Enqueue("t", nil)
+	expectErr(t, err, ErrDisabled)
+	if app.HasTable("_jobs") {
+		t.Fatal("Config{Disabled: true} created the _jobs table")
+	}
+}
+
+func TestConfigNoRetries(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig()
+		cfg.MaxRetries = NoRetries
+		store := startedStore(t, b, cfg, map[string]func(*Job) error{
+			"fail": func(*Job) error { return errors.New("boom") },
+		})
+		job := mustEnqueue(t, store, "fail", nil, nil)
+		if job.MaxRetries != 0 {
+			t.Fatalf("Config.MaxRetries = NoRetries enqueued max_retries %d", job.MaxRetries)
+		}
+		if done := waitStatus(t, store, job.ID, StatusFailed); done.Attempts != 1 {
+			t.Fatalf("failed after %d attempts, want 1", done.Attempts)
+		}
+		// An explicit count still wins over the Config's none.
+		if job := mustEnqueue(t, store, "t", nil, &JobEnqueueOptions{MaxRetries: 2}); job.MaxRetries != 2 {
+			t.Fatalf("MaxRetries 2 over Config NoRetries stored %d", job.MaxRetries)
+		}
+	})
+}
+
+func TestEnvMaxRetriesZeroMeansNone(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Setenv("PB_JOBS_MAX_RETRIES", "0")
+		store := GetJobStore(newApp(t, b, testConfig()))
+		if job := mustEnqueue(t, store, "t", nil, nil); job.MaxRetries != 0 {
+			t.Fatalf("PB_JOBS_MAX_RETRIES=0 enqueued max_retries %d", job.MaxRetries)
+		}
+	})
+}
+
+func TestEnvZeroForAPositiveSettingIsAnError(t *testing.T) {
+	for _, name := range []string{
+		"PB_JOBS_WORKERS", "PB_JOBS_POLL_INTERVAL", "PB_JOBS_LOCK_DURATION", "PB_JOBS_BATCH_SIZE",
+		"PB_JOBS_MAX_PAYLOAD_SIZE", "PB_JOBS_SHUTDOWN_TIMEOUT", "PB_JOBS_RETENTION",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, "0")
+			_, err := DefaultConfig().resolve()
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), name+`="0"`) {
+				t.Fatalf("%s=0: %v", name, err)
+			}
+		})
+	}
+}
+
+func bootstrappedApp(t *testing.T, cfg Config) core.App {
+	t.Helper()
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
+	if err := Register(app, cfg); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	if err := app.Bootstrap(); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	t.Cleanup(func() { _ = app.ResetBootstrapState() })
+	return app
+}
+
+func appLogs(t testing.TB, app core.App) []*core.Log {
+	t.Helper()
+	handler, ok := app.Logger().Handler().(*logger.BatchHandler)
+	if !ok {
+		t.Fatalf("app logger handler is %T", app.Logger().Handler())
+	}
+	if err := handler.WriteAll(context.Background()); err != nil {
+		t.Fatalf("write logs: %v", err)
+	}
+	var logs []*core.Log
+	if err := app.LogQuery().All(&logs); err != nil {
+		t.Fatalf("read logs: %v", err)
+	}
+	return logs
+}
+
+func hasLog(logs []*core.Log, parts ...string) bool {
+	for _, l := range logs {
+		found := true
+		for _, p := range parts {
+			found = found && strings.Contains(l.Message, p)
+		}
+		if found {
+			return true
+		}
+	}
+	return false
+}
