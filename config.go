@@ -21,7 +21,8 @@ import (
 // when it is set to a non-blank value. A variable's value means what it says
 // (PB_JOBS_MAX_RETRIES=0 is no retries, PB_JOBS_WORKERS=0 is an error); a
 // value that does not parse or is out of range makes Register fail with
-// ErrInvalidConfig, naming the variable.
+// ErrInvalidConfig, naming the variable. Any other PB_JOBS_* variable, such
+// as a misspelt one, is logged as a warning when the app bootstraps.
 type Config struct {
 	// Disabled registers nothing at all: no table, no routes, no dispatcher.
 	// GetJobStore still returns a store, whose operations return ErrDisabled.

@@ -2,10 +2,14 @@ package jobs
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// envPrefix starts the name of every environment variable of the plugin.
+const envPrefix = "PB_JOBS_"
 
 // envVariable is one PB_JOBS_* variable and how it sets its Config field.
 type envVariable struct {
@@ -17,7 +21,8 @@ type envVariable struct {
 }
 
 // envVariables is the one list of the plugin's PB_JOBS_* variables, each
-// bound to its field of c, as applyEnv reads them.
+// bound to its field of c: applyEnv reads these, and unknownEnv reports
+// every other PB_JOBS_* variable.
 func envVariables(c *Config) []envVariable {
 	return []envVariable{
 		variable("PB_JOBS_DISABLED", "true or false", &c.Disabled, parseBool),
@@ -37,6 +42,14 @@ func envVariables(c *Config) []envVariable {
 			&c.Retention, parseNonZeroDuration),
 		variable("PB_JOBS_POSTGRES_DSN", "", &c.PostgresDSN, parseString),
 	}
+}
+
+// projectEnvVariables are the PB_JOBS_* variables of this project's tests
+// and benchmarks. They do not configure the plugin, and are no typos.
+var projectEnvVariables = []string{
+	"PB_JOBS_TEST_POSTGRES_DSN",
+	"PB_JOBS_REQUIRE_POSTGRES",
+	"PB_JOBS_BENCH_POSTGRES_DSN",
 }
 
 // wantPositiveDuration says what a positive duration variable must be.
@@ -116,4 +129,66 @@ func parseList(s string) ([]string, bool) {
 		}
 	}
 	return items, true
+}
+
+// unknownVariable is a PB_JOBS_* variable that the plugin does not read,
+// with the plugin's variable whose name is closest to it.
+type unknownVariable struct {
+	name, closest string
+}
+
+// unknownEnv returns, sorted by name, the PB_JOBS_* variables of environ
+// (as os.Environ returns it) that are neither the plugin's nor the
+// project's.
+func unknownEnv(environ []string) []unknownVariable {
+	var known []string
+	for _, v := range envVariables(new(Config)) {
+		known = append(known, v.name)
+	}
+	var unknown []unknownVariable
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, envPrefix) || slices.Contains(known, name) || slices.Contains(projectEnvVariables, name) {
+			continue
+		}
+		unknown = append(unknown, unknownVariable{name: name, closest: closest(name, known)})
+	}
+	slices.SortFunc(unknown, func(a, b unknownVariable) int { return strings.Compare(a.name, b.name) })
+	return unknown
+}
+
+// closest returns the first of names at the least edit distance from name.
+func closest(name string, names []string) string {
+	best, bestDistance := "", -1
+	for _, n := range names {
+		if d := editDistance(name, n); bestDistance < 0 || d < bestDistance {
+			best, bestDistance = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b: the fewest
+// single-byte insertions, deletions and substitutions that turn one into
+// the other.
+func editDistance(a, b string) int {
+	// prev[j] is the distance between the first i-1 bytes of a and the
+	// first j bytes of b; cur is the same for the first i bytes of a.
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			substitution := prev[j-1]
+			if a[i-1] != b[j-1] {
+				substitution++
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, substitution)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

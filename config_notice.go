@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -16,11 +17,19 @@ type configNotice struct {
 	args  []any
 }
 
-// configNotices returns the notices about config (as resolved): for an
-// enabled plugin configured by a Config literal, that HTTPEnabled and
-// AutoStart are on.
-func configNotices(config Config) []configNotice {
+// configNotices returns the notices about config (as resolved) and the
+// environment environ (as os.Environ returns it): a warning for each unknown
+// PB_JOBS_* variable, and, for an enabled plugin configured by a Config
+// literal, that HTTPEnabled and AutoStart are on.
+func configNotices(config Config, environ []string) []configNotice {
 	var notices []configNotice
+	for _, v := range unknownEnv(environ) {
+		notices = append(notices, configNotice{
+			level: slog.LevelWarn,
+			msg:   fmt.Sprintf("jobs: unknown environment variable %s is ignored; did you mean %s?", v.name, v.closest),
+			args:  []any{"variable", v.name, "closest", v.closest},
+		})
+	}
 	if !config.fromDefaultConfig && !config.Disabled {
 		notices = append(notices, configNotice{
 			level: slog.LevelInfo,

@@ -3,7 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -11,6 +13,71 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 	"github.com/pocketbase/pocketbase/tools/logger"
 )
+
+func TestUnknownEnvVariableIsLoggedWithTheClosestKnownOne(t *testing.T) {
+	t.Setenv("PB_JOBS_WORKER", "4")
+	t.Setenv("PB_JOBS_AUTOSTART", "false")
+	// The project's own test and benchmark variables are no typos.
+	for _, name := range []string{"PB_JOBS_TEST_POSTGRES_DSN", "PB_JOBS_REQUIRE_POSTGRES", "PB_JOBS_BENCH_POSTGRES_DSN"} {
+		if _, set := os.LookupEnv(name); !set {
+			t.Setenv(name, "")
+		}
+	}
+	app := bootstrappedApp(t, testConfig())
+
+	warnings := map[string]string{} // variable → message
+	for _, l := range appLogs(t, app) {
+		if name, _ := l.Data["variable"].(string); l.Level == int(slog.LevelWarn) && name != "" {
+			warnings[name] = l.Message
+		}
+	}
+	for name, closest := range map[string]string{
+		"PB_JOBS_WORKER":    "PB_JOBS_WORKERS",
+		"PB_JOBS_AUTOSTART": "PB_JOBS_AUTO_START",
+	} {
+		if msg := warnings[name]; !strings.Contains(msg, name+" ") || !strings.Contains(msg, closest) {
+			t.Errorf("warning about %s: %q, want it to name %s", name, msg, closest)
+		}
+		delete(warnings, name)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings about variables that are not typos: %v", warnings)
+	}
+}
+
+func TestUnknownEnvVariableIsLoggedAtOnceOnABootstrappedApp(t *testing.T) {
+	t.Setenv("PB_JOBS_WORKER", "4")
+	app, err := tests.NewTestApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Cleanup()
+	app.Settings().Logs.MaxDays = 1 // PocketBase's test data keeps no logs
+	if err := Register(app, testConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if !hasLog(appLogs(t, app), "PB_JOBS_WORKER ", "PB_JOBS_WORKERS") {
+		t.Fatal("no warning about PB_JOBS_WORKER when registering on a bootstrapped app")
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"abc", "", 3},
+		{"", "abc", 3},
+		{"PB_JOBS_WORKER", "PB_JOBS_WORKERS", 1},
+		{"kitten", "sitting", 3},
+		{"PB_JOBS_AUTOSTART", "PB_JOBS_AUTO_START", 1},
+	} {
+		if got := editDistance(c.a, c.b); got != c.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
 
 func TestConfigLiteralTakesEveryDefault(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
@@ -119,6 +186,9 @@ func TestEnvZeroForAPositiveSettingIsAnError(t *testing.T) {
 	}
 }
 
+// bootstrappedApp returns a new app (with PocketBase's default settings,
+// which keep logs) on SQLite, with the plugin registered with cfg before it
+// was bootstrapped, as an app's main function does.
 func bootstrappedApp(t *testing.T, cfg Config) core.App {
 	t.Helper()
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
@@ -132,6 +202,7 @@ func bootstrappedApp(t *testing.T, cfg Config) core.App {
 	return app
 }
 
+// appLogs writes the logs app has buffered and returns every stored log.
 func appLogs(t testing.TB, app core.App) []*core.Log {
 	t.Helper()
 	handler, ok := app.Logger().Handler().(*logger.BatchHandler)
@@ -148,6 +219,7 @@ func appLogs(t testing.TB, app core.App) []*core.Log {
 	return logs
 }
 
+// hasLog tells whether one of logs has a message holding every part.
 func hasLog(logs []*core.Log, parts ...string) bool {
 	for _, l := range logs {
 		found := true

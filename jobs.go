@@ -33,6 +33,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
@@ -82,10 +83,11 @@ func MustRegister(app core.App, config Config) {
 }
 
 // Register registers the jobs plugin on app. The PB_JOBS_* environment
-// overrides config; a bad value is an error naming the variable. The job
-// table is created (or upgraded) when the app bootstraps, or at once if it
-// already has; the dispatcher starts when the app serves if
-// config.AutoStart, and stops when the app terminates.
+// overrides config; a bad value is an error naming the variable. Unknown
+// PB_JOBS_* variables (typos) are logged as warnings when the app
+// bootstraps. The job table is created (or upgraded) when the app
+// bootstraps, or at once if it already has; the dispatcher starts when the
+// app serves if config.AutoStart, and stops when the app terminates.
 func Register(app core.App, config Config) error {
 	if app == nil {
 		return fmt.Errorf("%w: app is nil", ErrInvalidConfig)
@@ -109,7 +111,7 @@ func Register(app core.App, config Config) error {
 	if !setOnce(app, store) {
 		return ErrAlreadyRegistered
 	}
-	logConfigNotices(app, configNotices(config))
+	logConfigNotices(app, configNotices(config, os.Environ()))
 	if p == nil {
 		return nil
 	}
