@@ -186,6 +186,27 @@ func TestEnvZeroForAPositiveSettingIsAnError(t *testing.T) {
 	}
 }
 
+func TestMustRegisterPanicsWithTheError(t *testing.T) {
+	t.Setenv("PB_JOBS_WORKERS", "ten")
+	app, err := tests.NewTestApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Cleanup()
+	defer func() {
+		err, ok := recover().(error)
+		if !ok || !errors.Is(err, ErrInvalidConfig) {
+			t.Fatalf("MustRegister panicked with %#v, want an error wrapping ErrInvalidConfig", err)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, `PB_JOBS_WORKERS="ten"`) ||
+			!strings.Contains(msg, "positive integer") {
+			t.Fatalf("panic message %q: want one line naming the variable, its value and what it should be", msg)
+		}
+	}()
+	MustRegister(app, DefaultConfig())
+}
+
 // bootstrappedApp returns a new app (with PocketBase's default settings,
 // which keep logs) on SQLite, with the plugin registered with cfg before it
 // was bootstrapped, as an app's main function does.

@@ -14,8 +14,8 @@ func TestRegisterTwiceIsAnError(t *testing.T) {
 	app := newApp(t, backends[0], testConfig())
 	expectErr(t, Register(app, testConfig()), ErrAlreadyRegistered)
 	defer func() {
-		if v := recover(); v == nil || !strings.Contains(v.(string), "already registered") {
-			t.Fatalf("MustRegister twice panicked with %v", v)
+		if err, _ := recover().(error); !errors.Is(err, ErrAlreadyRegistered) {
+			t.Fatalf("MustRegister twice panicked with %v", err)
 		}
 	}()
 	MustRegister(app, testConfig())
