@@ -48,7 +48,7 @@ func TestRegisterBeforeBootstrapCreatesTableOnBootstrap(t *testing.T) {
 
 func TestEnqueueInBootstrapAfterNext(t *testing.T) {
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
-	// Registered first, as in the specification's quick start: the user's
+	// Registered first, as in the README's quick start: the user's
 	// hook, bound later, must still find the store open after e.Next().
 	if err := Register(app, testConfig()); err != nil {
 		t.Fatal(err)
@@ -238,7 +238,7 @@ func TestBadConfigValues(t *testing.T) {
 	}
 }
 
-func TestDefaultConfigMatchesSpecification(t *testing.T) {
+func TestDefaultConfigMatchesTheREADME(t *testing.T) {
 	cfg := DefaultConfig()
 	if cfg.Disabled || cfg.Workers != 10 || cfg.PollInterval != time.Second || cfg.LockDuration != 5*time.Minute ||
 		cfg.BatchSize != 10 || cfg.MaxRetries != 3 || cfg.MaxPayloadSize != 1<<20 || !cfg.HTTPEnabled ||
