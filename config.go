@@ -3,17 +3,26 @@ package jobs
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// Config defines the options of the jobs plugin. Start from DefaultConfig:
-// the boolean fields default to true there, which a zero Config cannot say.
+// Config defines the options of the jobs plugin.
 //
-// Every field marked with a PB_JOBS_* variable is overridden by that
-// environment variable when it is set; an unparsable value makes Register fail
-// with an error naming the variable.
+// A zero field takes its default, so a Config literal such as
+// jobs.Config{Workers: 2} is complete: MaxRetries 0 means DefaultMaxRetries
+// (NoRetries asks for none), and every other zero number or duration takes
+// the default named on its field. HTTPEnabled and AutoStart default to true,
+// which a literal cannot tell apart from false: in a Config that was not made
+// by DefaultConfig they are true, and Register logs a line saying so when the
+// app bootstraps. To turn them off in code, start from DefaultConfig.
+//
+// Every field marked with a PB_JOBS_* variable is overridden by that variable
+// when it is set to a non-blank value. A variable's value means what it says
+// (PB_JOBS_MAX_RETRIES=0 is no retries, PB_JOBS_WORKERS=0 is an error); a
+// value that does not parse or is out of range makes Register fail with
+// ErrInvalidConfig, naming the variable. Any other PB_JOBS_* variable, such
+// as a misspelt one, is logged as a warning when the app bootstraps.
 type Config struct {
 	// Disabled registers nothing at all: no table, no routes, no dispatcher.
 	// GetJobStore still returns a store, whose operations return ErrDisabled.
@@ -21,37 +30,41 @@ type Config struct {
 	Disabled bool
 
 	// Workers is the number of handlers that may run at once.
-	// Env: PB_JOBS_WORKERS. Default: 10.
+	// Env: PB_JOBS_WORKERS. Default (and 0): 10.
 	Workers int
 
 	// PollInterval is how often the dispatcher looks for jobs it was not
 	// woken for: jobs enqueued by other processes and expired locks.
 	// Enqueues of this process wake it at once.
-	// Env: PB_JOBS_POLL_INTERVAL (Go duration syntax, e.g. "500ms"). Default: 1s.
+	// Env: PB_JOBS_POLL_INTERVAL (Go duration syntax, e.g. "500ms").
+	// Default (and 0): 1s.
 	PollInterval time.Duration
 
 	// LockDuration is how long a claimed job stays locked. A handler's
 	// context is cancelled when the lock expires, and the job becomes
 	// claimable again (crash recovery).
-	// Env: PB_JOBS_LOCK_DURATION. Default: 5m.
+	// Env: PB_JOBS_LOCK_DURATION. Default (and 0): 5m.
 	LockDuration time.Duration
 
 	// BatchSize is the most jobs claimed in one statement; a claim never
 	// takes more jobs than there are free workers.
-	// Env: PB_JOBS_BATCH_SIZE. Default: 10.
+	// Env: PB_JOBS_BATCH_SIZE. Default (and 0): 10.
 	BatchSize int
 
 	// MaxRetries is the default number of retries after the first attempt
-	// (a job runs at most MaxRetries+1 times). 0 means no retries.
-	// Env: PB_JOBS_MAX_RETRIES. Default: 3.
+	// (a job runs at most MaxRetries+1 times); JobEnqueueOptions.MaxRetries
+	// overrides it for one job. 0 takes the default; NoRetries (-1) means
+	// none. Env: PB_JOBS_MAX_RETRIES, where 0 means none.
+	// Default (and 0): 3.
 	MaxRetries int
 
 	// MaxPayloadSize is the longest accepted JSON encoding of a payload, in
-	// bytes. Env: PB_JOBS_MAX_PAYLOAD_SIZE. Default: 1 MiB (1048576).
+	// bytes. Env: PB_JOBS_MAX_PAYLOAD_SIZE. Default (and 0): 1 MiB (1048576).
 	MaxPayloadSize int64
 
 	// HTTPEnabled registers the /api/jobs routes when the app serves.
-	// Env: PB_JOBS_HTTP_ENABLED. Default: true.
+	// Env: PB_JOBS_HTTP_ENABLED. Default: true; false is only kept in a
+	// Config made by DefaultConfig.
 	HTTPEnabled bool
 
 	// EnqueueRule guards POST /api/jobs/enqueue. It is a PocketBase filter
@@ -69,18 +82,19 @@ type Config struct {
 	// AutoStart starts the dispatcher when the app serves. CLI commands that
 	// only bootstrap the app never run jobs. Call JobStore.Start to run jobs
 	// in a process that does not serve.
-	// Env: PB_JOBS_AUTO_START. Default: true.
+	// Env: PB_JOBS_AUTO_START. Default: true; false is only kept in a
+	// Config made by DefaultConfig.
 	AutoStart bool
 
 	// ShutdownTimeout is how long Stop lets running handlers finish before
 	// it cancels their contexts and puts their jobs back to pending.
-	// Env: PB_JOBS_SHUTDOWN_TIMEOUT. Default: 10s.
+	// Env: PB_JOBS_SHUTDOWN_TIMEOUT. Default (and 0): 10s.
 	ShutdownTimeout time.Duration
 
 	// Retention is how long completed jobs are kept; older ones are deleted
 	// in small batches by the process running the dispatcher. Failed jobs
 	// are kept until deleted. A negative value keeps completed jobs forever.
-	// Env: PB_JOBS_RETENTION (e.g. "168h"). Default: 7 days.
+	// Env: PB_JOBS_RETENTION (e.g. "168h"). Default (and 0): 7 days.
 	Retention time.Duration
 
 	// PostgresDSN, when set, keeps the jobs in that PostgreSQL database
@@ -90,8 +104,13 @@ type Config struct {
 	PostgresDSN string
 
 	// RetryBackoff returns the delay before retry number retry (1 for the
-	// first retry). Default: retry² minutes (1m, 4m, 9m, ...).
+	// first retry). Default (and nil): retry² minutes (1m, 4m, 9m, ...).
 	RetryBackoff func(retry int) time.Duration
+
+	// fromDefaultConfig marks a Config made by DefaultConfig, whose
+	// HTTPEnabled and AutoStart say what the app chose. In a literal they
+	// cannot say false, and take their default, true.
+	fromDefaultConfig bool
 }
 
 // Defaults of the numeric Config fields; a zero value in Config takes them.
@@ -106,21 +125,25 @@ const (
 	DefaultRetention       = 7 * 24 * time.Hour
 )
 
-// DefaultConfig returns the configuration of the specification: 10 workers,
-// 1s poll, 5m lock, batches of 10, 3 retries, 1 MiB payloads, HTTP API on,
-// superusers only, dispatcher started when the app serves.
+// DefaultConfig returns the default configuration: 10 workers, 1s poll, 5m
+// lock, batches of 10, 3 retries, 1 MiB payloads, HTTP API on, superusers
+// only, dispatcher started when the app serves, completed jobs kept 7 days.
+//
+// Zero fields of any Config take the same defaults; start from DefaultConfig
+// to set HTTPEnabled or AutoStart to false, which a Config literal cannot do.
 func DefaultConfig() Config {
 	return Config{
-		Workers:         DefaultWorkers,
-		PollInterval:    DefaultPollInterval,
-		LockDuration:    DefaultLockDuration,
-		BatchSize:       DefaultBatchSize,
-		MaxRetries:      DefaultMaxRetries,
-		MaxPayloadSize:  DefaultMaxPayloadSize,
-		HTTPEnabled:     true,
-		AutoStart:       true,
-		ShutdownTimeout: DefaultShutdownTimeout,
-		Retention:       DefaultRetention,
+		Workers:           DefaultWorkers,
+		PollInterval:      DefaultPollInterval,
+		LockDuration:      DefaultLockDuration,
+		BatchSize:         DefaultBatchSize,
+		MaxRetries:        DefaultMaxRetries,
+		MaxPayloadSize:    DefaultMaxPayloadSize,
+		HTTPEnabled:       true,
+		AutoStart:         true,
+		ShutdownTimeout:   DefaultShutdownTimeout,
+		Retention:         DefaultRetention,
+		fromDefaultConfig: true,
 	}
 }
 
@@ -130,62 +153,60 @@ func DefaultRetryBackoff(retry int) time.Duration {
 }
 
 // resolve applies the PB_JOBS_* environment over c, fills zero values with
-// their defaults and checks every value.
+// their defaults and checks every value. The result keeps Config's meaning
+// of every field: its MaxRetries is NoRetries or a count, never 0.
 func (c Config) resolve() (Config, error) {
-	env := envReader{lookup: os.LookupEnv}
-	env.bool("PB_JOBS_DISABLED", &c.Disabled)
-	env.int("PB_JOBS_WORKERS", &c.Workers)
-	env.duration("PB_JOBS_POLL_INTERVAL", &c.PollInterval)
-	env.duration("PB_JOBS_LOCK_DURATION", &c.LockDuration)
-	env.int("PB_JOBS_BATCH_SIZE", &c.BatchSize)
-	env.int("PB_JOBS_MAX_RETRIES", &c.MaxRetries)
-	env.int64("PB_JOBS_MAX_PAYLOAD_SIZE", &c.MaxPayloadSize)
-	env.bool("PB_JOBS_HTTP_ENABLED", &c.HTTPEnabled)
-	env.string("PB_JOBS_ENQUEUE_RULE", &c.EnqueueRule)
-	env.string("PB_JOBS_MANAGE_RULE", &c.ManageRule)
-	env.list("PB_JOBS_ALLOWED_TOPICS", &c.AllowedTopics)
-	env.bool("PB_JOBS_AUTO_START", &c.AutoStart)
-	env.duration("PB_JOBS_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
-	env.string("PB_JOBS_POSTGRES_DSN", &c.PostgresDSN)
-	env.duration("PB_JOBS_RETENTION", &c.Retention)
-	if env.err != nil {
-		return c, env.err
+	if !c.fromDefaultConfig {
+		c.HTTPEnabled, c.AutoStart = true, true
+	}
+	if err := applyEnv(&c, os.LookupEnv); err != nil {
+		return c, err
 	}
 
 	fillDefault(&c.Workers, DefaultWorkers)
 	fillDefault(&c.PollInterval, DefaultPollInterval)
 	fillDefault(&c.LockDuration, DefaultLockDuration)
 	fillDefault(&c.BatchSize, DefaultBatchSize)
+	fillDefault(&c.MaxRetries, DefaultMaxRetries)
 	fillDefault(&c.MaxPayloadSize, DefaultMaxPayloadSize)
 	fillDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	fillDefault(&c.Retention, DefaultRetention)
 	if c.RetryBackoff == nil {
 		c.RetryBackoff = DefaultRetryBackoff
 	}
+	return c, c.check()
+}
 
+// check reports the first field of a resolved Config that cannot be used.
+// Values from the environment were checked as they were read, so a field
+// named here was set in code.
+func (c Config) check() error {
+	const positive = "must be positive (0 takes the default)"
 	checks := []struct {
-		ok   bool
-		name string
+		ok    bool
+		field string
+		value any
+		want  string
 	}{
-		{c.Workers > 0, "Workers (PB_JOBS_WORKERS) must be positive"},
-		{c.PollInterval > 0, "PollInterval (PB_JOBS_POLL_INTERVAL) must be positive"},
-		{c.LockDuration > 0, "LockDuration (PB_JOBS_LOCK_DURATION) must be positive"},
-		{c.BatchSize > 0, "BatchSize (PB_JOBS_BATCH_SIZE) must be positive"},
-		{c.MaxRetries >= 0, "MaxRetries (PB_JOBS_MAX_RETRIES) must not be negative"},
-		{c.MaxPayloadSize > 0, "MaxPayloadSize (PB_JOBS_MAX_PAYLOAD_SIZE) must be positive"},
-		{c.ShutdownTimeout > 0, "ShutdownTimeout (PB_JOBS_SHUTDOWN_TIMEOUT) must be positive"},
+		{c.Workers > 0, "Workers", c.Workers, positive},
+		{c.PollInterval > 0, "PollInterval", c.PollInterval, positive},
+		{c.LockDuration > 0, "LockDuration", c.LockDuration, positive},
+		{c.BatchSize > 0, "BatchSize", c.BatchSize, positive},
+		{c.MaxRetries >= NoRetries, "MaxRetries", c.MaxRetries, "must be a count of retries, 0 for the default or NoRetries (-1) for none"},
+		{c.MaxPayloadSize > 0, "MaxPayloadSize", c.MaxPayloadSize, positive},
+		{c.ShutdownTimeout > 0, "ShutdownTimeout", c.ShutdownTimeout, positive},
 	}
 	for _, check := range checks {
 		if !check.ok {
-			return c, fmt.Errorf("%w: %s", ErrInvalidConfig, check.name)
+			return fmt.Errorf("%w: Config.%s = %v %s", ErrInvalidConfig, check.field, check.value, check.want)
 		}
 	}
 	for _, topic := range c.AllowedTopics {
 		if strings.TrimSpace(topic) == "" {
-			return c, fmt.Errorf("%w: AllowedTopics (PB_JOBS_ALLOWED_TOPICS) holds an empty topic", ErrInvalidConfig)
+			return fmt.Errorf("%w: Config.AllowedTopics holds an empty topic", ErrInvalidConfig)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // fillDefault sets *v to def when it is zero.
@@ -194,89 +215,4 @@ func fillDefault[T comparable](v *T, def T) {
 	if *v == zero {
 		*v = def
 	}
-}
-
-// envReader reads PB_JOBS_* variables and keeps the first parse error.
-type envReader struct {
-	lookup func(string) (string, bool)
-	err    error
-}
-
-// read returns the trimmed value of name and whether it is set to something
-// other than blanks (a blank variable counts as unset) with no error before.
-func (r *envReader) read(name string) (string, bool) {
-	if r.err != nil {
-		return "", false
-	}
-	v, _ := r.lookup(name)
-	v = strings.TrimSpace(v)
-	return v, v != ""
-}
-
-func (r *envReader) fail(name, value, want string) {
-	r.err = fmt.Errorf("%w: %s=%q is not %s", ErrInvalidConfig, name, value, want)
-}
-
-func (r *envReader) bool(name string, dst *bool) {
-	if v, ok := r.read(name); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			r.fail(name, v, "a boolean (true or false)")
-			return
-		}
-		*dst = b
-	}
-}
-
-func (r *envReader) int(name string, dst *int) {
-	if v, ok := r.read(name); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			r.fail(name, v, "an integer")
-			return
-		}
-		*dst = n
-	}
-}
-
-func (r *envReader) int64(name string, dst *int64) {
-	if v, ok := r.read(name); ok {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			r.fail(name, v, "an integer")
-			return
-		}
-		*dst = n
-	}
-}
-
-func (r *envReader) duration(name string, dst *time.Duration) {
-	if v, ok := r.read(name); ok {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			r.fail(name, v, `a duration such as "500ms", "2s" or "5m"`)
-			return
-		}
-		*dst = d
-	}
-}
-
-func (r *envReader) string(name string, dst *string) {
-	if v, ok := r.read(name); ok {
-		*dst = v
-	}
-}
-
-func (r *envReader) list(name string, dst *[]string) {
-	v, ok := r.read(name)
-	if !ok {
-		return
-	}
-	var items []string
-	for _, item := range strings.Split(v, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			items = append(items, item)
-		}
-	}
-	*dst = items
 }

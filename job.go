@@ -19,8 +19,8 @@ const (
 	StatusFailed     = driver.StatusFailed
 )
 
-// NoRetries, as JobEnqueueOptions.MaxRetries, asks for a single attempt.
-// (MaxRetries 0 there means "use Config.MaxRetries".)
+// NoRetries, as JobEnqueueOptions.MaxRetries or Config.MaxRetries, asks for
+// a single attempt: MaxRetries 0 there means the default.
 const NoRetries = -1
 
 // Job is one unit of work. Its JSON form is the one of the HTTP API.
@@ -72,12 +72,15 @@ func (j *Job) Context() context.Context {
 	return j.ctx
 }
 
-// JobEnqueueOptions tunes one enqueue. The zero value enqueues like Enqueue.
+// JobEnqueueOptions tunes one enqueue. A zero field takes its default, so
+// the zero value (or nil) enqueues like Enqueue.
 type JobEnqueueOptions struct {
 	// RunAt delays the job until then; zero means now.
 	RunAt time.Time
 	// MaxRetries is the number of retries after the first attempt. 0 uses
-	// Config.MaxRetries; NoRetries (-1) asks for a single attempt.
+	// Config.MaxRetries (3 by default); NoRetries (-1) asks for a single
+	// attempt. (In the HTTP enqueue body, which can leave max_retries out to
+	// ask for the default, "max_retries": 0 means no retries.)
 	MaxRetries int
 }
 

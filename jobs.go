@@ -32,6 +32,7 @@ package jobs
 
 import (
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
@@ -50,6 +51,8 @@ const (
 	hookIDBootstrap = "__pbJobsBootstrap__"
 	hookIDServe     = "__pbJobsServe__"
 	hookIDTerminate = "__pbJobsTerminate__"
+	// hookIDConfigNotices logs the notices about the configuration.
+	hookIDConfigNotices = "__pbJobsConfigNotices__"
 )
 
 // bootstrapPriority runs the plugin's bootstrap handler after every handler
@@ -72,22 +75,38 @@ type plugin struct {
 	connector   *connector
 }
 
-// MustRegister registers the jobs plugin on app and panics on error.
+// MustRegister registers the jobs plugin on app like Register, and panics
+// with Register's error if there is one: recover() then gives that error, so
+// errors.Is(v.(error), ErrInvalidConfig) tells a bad configuration. An app
+// that wants to decide for itself what a bad PB_JOBS_* value does (print it
+// and exit without a panic, or let --help still work) calls Register.
 //
 // Example usage:
 //
 //	jobs.MustRegister(app, jobs.DefaultConfig())
 func MustRegister(app core.App, config Config) {
 	if err := Register(app, config); err != nil {
-		panic(fmt.Sprintf("jobs: %v", err))
+		panic(err)
 	}
 }
 
 // Register registers the jobs plugin on app. The PB_JOBS_* environment
-// overrides config; a bad value is an error naming the variable. The job
-// table is created (or upgraded) when the app bootstraps, or at once if it
-// already has; the dispatcher starts when the app serves if
-// config.AutoStart, and stops when the app terminates.
+// overrides config; a bad value is an error wrapping ErrInvalidConfig whose
+// message is one line naming the variable, its value and what it should be.
+// Unknown PB_JOBS_* variables (typos) are logged as warnings when the app
+// bootstraps. The job table is created (or upgraded) when the app
+// bootstraps, or at once if it already has; the dispatcher starts when the
+// app serves if config.AutoStart, and stops when the app terminates.
+//
+// An app that wants to handle the error calls Register rather than
+// MustRegister. To stop every command but --help (which never bootstraps the
+// app) with the error's one line instead of a panic, return it from a
+// bootstrap handler; app.Start then returns it:
+//
+//	if err := jobs.Register(app, jobs.DefaultConfig()); err != nil {
+//		// every command but --help (which never bootstraps) stops with err's one line
+//		app.OnBootstrap().BindFunc(func(*core.BootstrapEvent) error { return err })
+//	}
 func Register(app core.App, config Config) error {
 	if app == nil {
 		return fmt.Errorf("%w: app is nil", ErrInvalidConfig)
@@ -111,6 +130,7 @@ func Register(app core.App, config Config) error {
 	if !setOnce(app, store) {
 		return ErrAlreadyRegistered
 	}
+	logConfigNotices(app, configNotices(config, os.Environ()))
 	if p == nil {
 		return nil
 	}

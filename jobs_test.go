@@ -14,8 +14,8 @@ func TestRegisterTwiceIsAnError(t *testing.T) {
 	app := newApp(t, backends[0], testConfig())
 	expectErr(t, Register(app, testConfig()), ErrAlreadyRegistered)
 	defer func() {
-		if v := recover(); v == nil || !strings.Contains(v.(string), "already registered") {
-			t.Fatalf("MustRegister twice panicked with %v", v)
+		if err, _ := recover().(error); !errors.Is(err, ErrAlreadyRegistered) {
+			t.Fatalf("MustRegister twice panicked with %v", err)
 		}
 	}()
 	MustRegister(app, testConfig())
@@ -48,7 +48,7 @@ func TestRegisterBeforeBootstrapCreatesTableOnBootstrap(t *testing.T) {
 
 func TestEnqueueInBootstrapAfterNext(t *testing.T) {
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
-	// Registered first, as in the specification's quick start: the user's
+	// Registered first, as in the README's quick start: the user's
 	// hook, bound later, must still find the store open after e.Next().
 	if err := Register(app, testConfig()); err != nil {
 		t.Fatal(err)
@@ -226,7 +226,7 @@ func TestBadConfigValues(t *testing.T) {
 		"Workers":        func(c *Config) { c.Workers = -1 },
 		"PollInterval":   func(c *Config) { c.PollInterval = -time.Second },
 		"BatchSize":      func(c *Config) { c.BatchSize = -3 },
-		"MaxRetries":     func(c *Config) { c.MaxRetries = -1 },
+		"MaxRetries":     func(c *Config) { c.MaxRetries = NoRetries - 1 },
 		"MaxPayloadSize": func(c *Config) { c.MaxPayloadSize = -1 },
 		"AllowedTopics":  func(c *Config) { c.AllowedTopics = []string{"a", " "} },
 	} {
@@ -238,7 +238,7 @@ func TestBadConfigValues(t *testing.T) {
 	}
 }
 
-func TestDefaultConfigMatchesSpecification(t *testing.T) {
+func TestDefaultConfigMatchesTheREADME(t *testing.T) {
 	cfg := DefaultConfig()
 	if cfg.Disabled || cfg.Workers != 10 || cfg.PollInterval != time.Second || cfg.LockDuration != 5*time.Minute ||
 		cfg.BatchSize != 10 || cfg.MaxRetries != 3 || cfg.MaxPayloadSize != 1<<20 || !cfg.HTTPEnabled ||

@@ -270,9 +270,10 @@ func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions
 		o = *opts
 	}
 	maxRetries := o.MaxRetries
+	if maxRetries == 0 {
+		maxRetries = p.config.MaxRetries // resolved: a count or NoRetries
+	}
 	switch {
-	case maxRetries == 0:
-		maxRetries = p.config.MaxRetries
 	case maxRetries == NoRetries:
 		maxRetries = 0
 	case maxRetries < 0:

@@ -1,0 +1,255 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tests"
+	"github.com/pocketbase/pocketbase/tools/logger"
+)
+
+func TestUnknownEnvVariableIsLoggedWithTheClosestKnownOne(t *testing.T) {
+	t.Setenv("PB_JOBS_WORKER", "4")
+	t.Setenv("PB_JOBS_AUTOSTART", "false")
+	// The project's own test and benchmark variables are no typos.
+	for _, name := range []string{"PB_JOBS_TEST_POSTGRES_DSN", "PB_JOBS_REQUIRE_POSTGRES", "PB_JOBS_BENCH_POSTGRES_DSN"} {
+		if _, set := os.LookupEnv(name); !set {
+			t.Setenv(name, "")
+		}
+	}
+	app := bootstrappedApp(t, testConfig())
+
+	warnings := map[string]string{} // variable → message
+	for _, l := range appLogs(t, app) {
+		if name, _ := l.Data["variable"].(string); l.Level == int(slog.LevelWarn) && name != "" {
+			warnings[name] = l.Message
+		}
+	}
+	for name, closest := range map[string]string{
+		"PB_JOBS_WORKER":    "PB_JOBS_WORKERS",
+		"PB_JOBS_AUTOSTART": "PB_JOBS_AUTO_START",
+	} {
+		if msg := warnings[name]; !strings.Contains(msg, name+" ") || !strings.Contains(msg, closest) {
+			t.Errorf("warning about %s: %q, want it to name %s", name, msg, closest)
+		}
+		delete(warnings, name)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings about variables that are not typos: %v", warnings)
+	}
+}
+
+func TestUnknownEnvVariableIsLoggedAtOnceOnABootstrappedApp(t *testing.T) {
+	t.Setenv("PB_JOBS_WORKER", "4")
+	app, err := tests.NewTestApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Cleanup()
+	app.Settings().Logs.MaxDays = 1 // PocketBase's test data keeps no logs
+	if err := Register(app, testConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if !hasLog(appLogs(t, app), "PB_JOBS_WORKER ", "PB_JOBS_WORKERS") {
+		t.Fatal("no warning about PB_JOBS_WORKER when registering on a bootstrapped app")
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"abc", "", 3},
+		{"", "abc", 3},
+		{"PB_JOBS_WORKER", "PB_JOBS_WORKERS", 1},
+		{"kitten", "sitting", 3},
+		{"PB_JOBS_AUTOSTART", "PB_JOBS_AUTO_START", 1},
+	} {
+		if got := editDistance(c.a, c.b); got != c.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func TestConfigLiteralTakesEveryDefault(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, Config{Workers: 2})
+		store := GetJobStore(app)
+		cfg := store.p.config
+		if cfg.Workers != 2 || cfg.MaxRetries != DefaultMaxRetries || !cfg.HTTPEnabled || !cfg.AutoStart ||
+			cfg.PollInterval != DefaultPollInterval || cfg.BatchSize != DefaultBatchSize {
+			t.Fatalf("Config{Workers: 2} resolved to %+v", cfg)
+		}
+		job := mustEnqueue(t, store, "t", nil, nil)
+		if job.MaxRetries != DefaultMaxRetries {
+			t.Fatalf("job of Config{Workers: 2} has max_retries %d, want %d", job.MaxRetries, DefaultMaxRetries)
+		}
+		// Serving binds the routes (a guest gets 401, not 404) and starts
+		// the dispatcher.
+		scenario := tests.ApiScenario{
+			Method:                http.MethodGet,
+			URL:                   "/api/jobs/stats",
+			ExpectedStatus:        http.StatusUnauthorized,
+			ExpectedContent:       []string{`"status":401`},
+			TestAppFactory:        func(testing.TB) *tests.TestApp { return app },
+			DisableTestAppCleanup: true,
+			AfterTestFunc: func(t testing.TB, _ *tests.TestApp, _ *http.Response) {
+				if !store.p.dispatcher.running() {
+					t.Error("serving an app of Config{Workers: 2} did not start the dispatcher")
+				}
+			},
+		}
+		scenario.Test(t)
+	})
+}
+
+func TestConfigLiteralIsLoggedAtBootstrap(t *testing.T) {
+	app := bootstrappedApp(t, Config{Workers: 2})
+	if !hasLog(appLogs(t, app), "DefaultConfig()", "HTTPEnabled and AutoStart", "PB_JOBS_HTTP_ENABLED=false", "PB_JOBS_AUTO_START=false") {
+		t.Fatal("no log line saying that a Config literal turns HTTPEnabled and AutoStart on, and how to turn them off")
+	}
+}
+
+func TestDefaultConfigKeepsHTTPAndAutoStartOff(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HTTPEnabled, cfg.AutoStart = false, false
+	app := bootstrappedApp(t, cfg)
+	got := GetJobStore(app).p.config
+	if got.HTTPEnabled || got.AutoStart {
+		t.Fatalf("DefaultConfig with HTTPEnabled and AutoStart off resolved to %+v", got)
+	}
+	if hasLog(appLogs(t, app), "DefaultConfig()") {
+		t.Fatal("a Config made by DefaultConfig was logged as a literal")
+	}
+}
+
+func TestConfigLiteralDisabledStillDisables(t *testing.T) {
+	app := newApp(t, backends[0], Config{Disabled: true})
+	_, err := GetJobStore(app).Enqueue("t", nil)
+	expectErr(t, err, ErrDisabled)
+	if app.HasTable("_jobs") {
+		t.Fatal("Config{Disabled: true} created the _jobs table")
+	}
+}
+
+func TestConfigNoRetries(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig()
+		cfg.MaxRetries = NoRetries
+		store := startedStore(t, b, cfg, map[string]func(*Job) error{
+			"fail": func(*Job) error { return errors.New("boom") },
+		})
+		job := mustEnqueue(t, store, "fail", nil, nil)
+		if job.MaxRetries != 0 {
+			t.Fatalf("Config.MaxRetries = NoRetries enqueued max_retries %d", job.MaxRetries)
+		}
+		if done := waitStatus(t, store, job.ID, StatusFailed); done.Attempts != 1 {
+			t.Fatalf("failed after %d attempts, want 1", done.Attempts)
+		}
+		// An explicit count still wins over the Config's none.
+		if job := mustEnqueue(t, store, "t", nil, &JobEnqueueOptions{MaxRetries: 2}); job.MaxRetries != 2 {
+			t.Fatalf("MaxRetries 2 over Config NoRetries stored %d", job.MaxRetries)
+		}
+	})
+}
+
+func TestEnvMaxRetriesZeroMeansNone(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Setenv("PB_JOBS_MAX_RETRIES", "0")
+		store := GetJobStore(newApp(t, b, testConfig()))
+		if job := mustEnqueue(t, store, "t", nil, nil); job.MaxRetries != 0 {
+			t.Fatalf("PB_JOBS_MAX_RETRIES=0 enqueued max_retries %d", job.MaxRetries)
+		}
+	})
+}
+
+func TestEnvZeroForAPositiveSettingIsAnError(t *testing.T) {
+	for _, name := range []string{
+		"PB_JOBS_WORKERS", "PB_JOBS_POLL_INTERVAL", "PB_JOBS_LOCK_DURATION", "PB_JOBS_BATCH_SIZE",
+		"PB_JOBS_MAX_PAYLOAD_SIZE", "PB_JOBS_SHUTDOWN_TIMEOUT", "PB_JOBS_RETENTION",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, "0")
+			_, err := DefaultConfig().resolve()
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), name+`="0"`) {
+				t.Fatalf("%s=0: %v", name, err)
+			}
+		})
+	}
+}
+
+func TestMustRegisterPanicsWithTheError(t *testing.T) {
+	t.Setenv("PB_JOBS_WORKERS", "ten")
+	app, err := tests.NewTestApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Cleanup()
+	defer func() {
+		err, ok := recover().(error)
+		if !ok || !errors.Is(err, ErrInvalidConfig) {
+			t.Fatalf("MustRegister panicked with %#v, want an error wrapping ErrInvalidConfig", err)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, `PB_JOBS_WORKERS="ten"`) ||
+			!strings.Contains(msg, "positive integer") {
+			t.Fatalf("panic message %q: want one line naming the variable, its value and what it should be", msg)
+		}
+	}()
+	MustRegister(app, DefaultConfig())
+}
+
+// bootstrappedApp returns a new app (with PocketBase's default settings,
+// which keep logs) on SQLite, with the plugin registered with cfg before it
+// was bootstrapped, as an app's main function does.
+func bootstrappedApp(t *testing.T, cfg Config) core.App {
+	t.Helper()
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
+	if err := Register(app, cfg); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	if err := app.Bootstrap(); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	t.Cleanup(func() { _ = app.ResetBootstrapState() })
+	return app
+}
+
+// appLogs writes the logs app has buffered and returns every stored log.
+func appLogs(t testing.TB, app core.App) []*core.Log {
+	t.Helper()
+	handler, ok := app.Logger().Handler().(*logger.BatchHandler)
+	if !ok {
+		t.Fatalf("app logger handler is %T", app.Logger().Handler())
+	}
+	if err := handler.WriteAll(context.Background()); err != nil {
+		t.Fatalf("write logs: %v", err)
+	}
+	var logs []*core.Log
+	if err := app.LogQuery().All(&logs); err != nil {
+		t.Fatalf("read logs: %v", err)
+	}
+	return logs
+}
+
+// hasLog tells whether one of logs has a message holding every part.
+func hasLog(logs []*core.Log, parts ...string) bool {
+	for _, l := range logs {
+		found := true
+		for _, p := range parts {
+			found = found && strings.Contains(l.Message, p)
+		}
+		if found {
+			return true
+		}
+	}
+	return false
+}
