@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver/pgdriver"
 )
 
 // Config defines the options of the jobs plugin.
@@ -199,6 +201,13 @@ func (c Config) check() error {
 	for _, check := range checks {
 		if !check.ok {
 			return fmt.Errorf("%w: Config.%s = %v %s", ErrInvalidConfig, check.field, check.value, check.want)
+		}
+	}
+	if c.PostgresDSN != "" {
+		// A DSN that does not parse is a mistake to fix, not an outage to
+		// wait out (see ErrUnavailable).
+		if err := pgdriver.CheckDSN(c.PostgresDSN); err != nil {
+			return fmt.Errorf("%w: PostgresDSN (PB_JOBS_POSTGRES_DSN): %w", ErrInvalidConfig, err)
 		}
 	}
 	for _, topic := range c.AllowedTopics {

@@ -229,6 +229,7 @@ func TestBadConfigValues(t *testing.T) {
 		"MaxRetries":     func(c *Config) { c.MaxRetries = NoRetries - 1 },
 		"MaxPayloadSize": func(c *Config) { c.MaxPayloadSize = -1 },
 		"AllowedTopics":  func(c *Config) { c.AllowedTopics = []string{"a", " "} },
+		"PostgresDSN":    func(c *Config) { c.PostgresDSN = "postgres://host:notaport/db" },
 	} {
 		cfg := DefaultConfig()
 		mutate(&cfg)

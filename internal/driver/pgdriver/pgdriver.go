@@ -50,6 +50,15 @@ func New(pool *pgxpool.Pool, opts ...Option) *Driver {
 	return d
 }
 
+// CheckDSN reports whether dsn is a DSN that Open can use, without
+// connecting.
+func CheckDSN(dsn string) error {
+	if _, err := pgxpool.ParseConfig(dsn); err != nil {
+		return fmt.Errorf("parse the PostgreSQL DSN: %w", err)
+	}
+	return nil
+}
+
 // Open connects a pool of its own to the database at dsn (a URL or a
 // keyword/value string, as pgxpool.ParseConfig accepts) and checks that the
 // database answers. Close the driver to close the pool.
