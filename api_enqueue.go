@@ -3,9 +3,7 @@ package jobs
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -21,7 +19,7 @@ const enqueueBodyHeadroom = 64 << 10
 // enqueueBodyLimit returns the largest enqueue body read, in bytes: twice
 // maxPayload (a payload is measured compacted, and a client may send it
 // indented) plus enqueueBodyHeadroom. A longer body is refused with 413
-// before it is read.
+// (see readJSONBody).
 func enqueueBodyLimit(maxPayload int64) int64 {
 	if maxPayload > (math.MaxInt64-enqueueBodyHeadroom)/2 {
 		return math.MaxInt64
@@ -40,9 +38,17 @@ type enqueueRequest struct {
 	opts    JobEnqueueOptions
 }
 
+// enqueueBodyKey is the key of the request event's store under which the
+// enqueue route keeps its body once it is read.
+const enqueueBodyKey = "pbJobsEnqueueBody"
+
 // handleEnqueue enqueues the job of the request body and answers with it.
 func (p *plugin) handleEnqueue(e *core.RequestEvent) error {
-	req, err := readEnqueueRequest(e.Request)
+	body, err := p.enqueueBody(e)
+	if err != nil {
+		return err
+	}
+	req, err := decodeEnqueueRequest(body)
 	if err != nil {
 		return err
 	}
@@ -51,6 +57,31 @@ func (p *plugin) handleEnqueue(e *core.RequestEvent) error {
 	}
 	job, err := GetJobStore(e.App).EnqueueWithOptions(req.topic, req.payload, &req.opts)
 	return respondJSON(e, job, err)
+}
+
+// enqueueRuleBody is the bodySource of the enqueue route: EnqueueRule sees
+// the members the enqueue decodes.
+func (p *plugin) enqueueRuleBody(e *core.RequestEvent) (map[string]any, error) {
+	body, err := p.enqueueBody(e)
+	if err != nil {
+		return nil, err
+	}
+	return decodeJSONObject[any](body)
+}
+
+// enqueueBody returns the body of the enqueue request e. The first call, by
+// EnqueueRule or by the handler, reads it, capped at enqueueBodyLimit; later
+// calls return what it read.
+func (p *plugin) enqueueBody(e *core.RequestEvent) ([]byte, error) {
+	if body, ok := e.Get(enqueueBodyKey).([]byte); ok {
+		return body, nil
+	}
+	body, err := readJSONBody(e.Response, e.Request, enqueueBodyLimit(p.config.MaxPayloadSize))
+	if err != nil {
+		return nil, err
+	}
+	e.Set(enqueueBodyKey, body)
+	return body, nil
 }
 
 // checkTopicAllowed refuses a topic outside a non-empty
@@ -62,21 +93,14 @@ func (p *plugin) checkTopicAllowed(topic string) error {
 	return fmt.Errorf("%w: %q", ErrTopicNotAllowed, topic)
 }
 
-// readEnqueueRequest reads and checks the JSON object of an enqueue. Its
-// members are looked up by their exact names, as the rule engine's
+// decodeEnqueueRequest checks and decodes an enqueue body, a JSON object.
+// Its members are looked up by their exact names, as the rule engine's
 // @request.body.* does, so a rule and the enqueue always see the same
 // values. Unknown members are ignored, as in PocketBase's record bodies.
-func readEnqueueRequest(r *http.Request) (*enqueueRequest, error) {
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		return nil, fmt.Errorf("%w: the Content-Type must be application/json", errInvalidBody)
-	}
-	body, err := io.ReadAll(r.Body)
+func decodeEnqueueRequest(body []byte) (*enqueueRequest, error) {
+	members, err := decodeJSONObject[json.RawMessage](body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errInvalidBody, err)
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body, &members); err != nil || members == nil {
-		return nil, fmt.Errorf("%w: the body must be a JSON object", errInvalidBody)
+		return nil, err
 	}
 	req := &enqueueRequest{payload: members["payload"]}
 	errs := validation.Errors{

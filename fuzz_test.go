@@ -48,7 +48,11 @@ func FuzzReadEnqueueRequest(f *testing.F) {
 		if asJSON {
 			r.Header.Set("Content-Type", "application/json")
 		}
-		req, err := readEnqueueRequest(r)
+		read, err := readJSONBody(httptest.NewRecorder(), r, int64(len(body)))
+		var req *enqueueRequest
+		if err == nil {
+			req, err = decodeEnqueueRequest(read)
+		}
 		if err != nil {
 			if !errors.Is(err, errInvalidBody) {
 				t.Fatalf("refused with %v, want errInvalidBody", err)
