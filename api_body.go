@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
-	"strings"
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
@@ -47,7 +47,7 @@ func readJSONBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, 
 	if r.ContentLength > limit {
 		return nil, apis.ErrRequestEntityTooLarge
 	}
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+	if !isJSONMediaType(r.Header.Get("Content-Type")) {
 		return nil, fmt.Errorf("%w: the Content-Type must be application/json", errInvalidBody)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, takeBody(r), limit))
@@ -59,6 +59,13 @@ func readJSONBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, 
 		return nil, fmt.Errorf("%w: %w", errInvalidBody, err)
 	}
 	return body, nil
+}
+
+// isJSONMediaType tells whether contentType, a Content-Type header, names
+// the media type application/json, in any case and with any parameters.
+func isJSONMediaType(contentType string) bool {
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mediaType == "application/json"
 }
 
 // decodeJSONObject decodes body, which must be a JSON object, into a map of

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -27,9 +28,13 @@ func enqueueBodyLimit(maxPayload int64) int64 {
 	return 2*maxPayload + enqueueBodyHeadroom
 }
 
-// runAtLayouts are the accepted forms of run_at: RFC 3339, and PocketBase's
-// datetime form ("2006-01-02 15:04:05.000Z"; any fraction and zone offset).
-var runAtLayouts = []string{time.RFC3339, "2006-01-02 15:04:05Z07:00"}
+// rfc3339DateTime matches the form of an RFC 3339 date-time, with a space
+// allowed in place of the "T" (RFC 3339, section 5.6), which makes it
+// PocketBase's date form too. time.Parse checks the ranges of the date and
+// time fields but not this form: alone, it accepts a one-digit hour, a
+// decimal comma and zone offsets such as +24:00 and +23:60.
+var rfc3339DateTime = regexp.MustCompile(
+	`^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$`)
 
 // enqueueRequest is a decoded POST /api/jobs/enqueue body.
 type enqueueRequest struct {
@@ -148,20 +153,23 @@ func decodeTopic(raw json.RawMessage, dst *string) error {
 	return nil
 }
 
-// decodeRunAt accepts a date in one of runAtLayouts; a missing, null or
-// empty run_at runs the job now.
+// decodeRunAt accepts an RFC 3339 date-time, or one with a space for the
+// "T" (PocketBase's form); a missing, null or empty run_at runs the job
+// now.
 func decodeRunAt(raw json.RawMessage, dst *time.Time) error {
 	var s string
 	if err := decodeMember(raw, &s, errNotString); err != nil || s == "" {
 		return err
 	}
-	for _, layout := range runAtLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			*dst = t
-			return nil
-		}
+	if !rfc3339DateTime.MatchString(s) {
+		return errBadRunAt
 	}
-	return errBadRunAt
+	t, err := time.Parse(time.RFC3339, strings.ToUpper(s[:10]+"T"+s[11:]))
+	if err != nil {
+		return errBadRunAt // a field out of range, such as a 13th month
+	}
+	*dst = t
+	return nil
 }
 
 // decodeMaxRetries maps max_retries to JobEnqueueOptions.MaxRetries: missing

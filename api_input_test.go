@@ -27,6 +27,7 @@ func expectTotal(total int64) func(t testing.TB, f *apiFixture) {
 func TestAPIBadInput(t *testing.T) {
 	const enqueue = "/api/jobs/enqueue"
 	notObject := `"message":"Invalid request body: the body must be a JSON object."`
+	notJSON := `"message":"Invalid request body: the Content-Type must be application/json."`
 	cases := []apiCase{
 		// the enqueue body
 		{name: "body is not JSON", url: enqueue, body: `{"topic":`, status: 400, content: []string{notObject}},
@@ -38,7 +39,22 @@ func TestAPIBadInput(t *testing.T) {
 		{
 			name: "body is not sent as JSON", url: enqueue, body: `{"topic":"a"}`,
 			headers: map[string]string{"Content-Type": "text/plain"},
-			status:  400, content: []string{`"message":"Invalid request body: the Content-Type must be application/json."`},
+			status:  400, content: []string{notJSON},
+		},
+		{
+			name: "body is sent as a media type that starts like JSON", url: enqueue, body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "application/jsonx"},
+			status:  400, content: []string{notJSON},
+		},
+		{
+			name: "body is sent as JSON Patch", url: enqueue, body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "application/json-patch+json"},
+			status:  400, content: []string{notJSON},
+		},
+		{
+			name: "body is sent with a malformed Content-Type", url: enqueue, body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "application/json; charset"},
+			status:  400, content: []string{notJSON},
 		},
 		{
 			name: "body is over the body limit", url: enqueue,
@@ -92,6 +108,26 @@ func TestAPIBadInput(t *testing.T) {
 		{
 			name: "run_at is a number", url: enqueue, body: `{"topic":"a","run_at":1893553445}`, status: 400,
 			content: []string{`"data":{"run_at":{"code":"validation_invalid_type","message":"Must be a string."}}`},
+		},
+		{
+			name: "run_at has an offset of 24 hours", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02T03:04:05+24:00"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
+		},
+		{
+			name: "run_at has an offset of 60 minutes", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02T03:04:05-23:60"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
+		},
+		{
+			name: "run_at in PocketBase's form has an offset of 24 hours", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02 03:04:05.000+24:00"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
+		},
+		{
+			name: "run_at has a one-digit hour", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02T3:04:05Z"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
+		},
+		{
+			name: "run_at has a decimal comma", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02T03:04:05,5Z"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
 		},
 
 		// max_retries
@@ -278,6 +314,26 @@ func TestAPIEnqueueOptions(t *testing.T) {
 			name:    "payload is stored compacted",
 			body:    `{"topic":"a","payload":{ "n" :  1,` + strings.Repeat(" ", apiTestMaxPayload) + `"m": [ 2 ] }}`,
 			content: []string{`"payload":{"n":1,"m":[2]}`},
+		},
+		{
+			name: "run_at with the largest offsets", body: `{"topic":"a","run_at":"2030-01-02T03:04:05+23:59"}`,
+			content: []string{`"run_at":"2030-01-01T03:05:05Z"`},
+		},
+		{
+			name: "run_at in PocketBase's form with an offset", body: `{"topic":"a","run_at":"2030-01-02 03:04:05.5-23:59"}`,
+			content: []string{`"run_at":"2030-01-03T03:03:05.5Z"`},
+		},
+		{
+			name: "run_at with a lower-case t and z", body: `{"topic":"a","run_at":"2030-01-02t03:04:05z"}`,
+			content: []string{`"run_at":"2030-01-02T03:04:05Z"`},
+		},
+		{
+			name: "media type in capitals", body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "Application/JSON"}, content: []string{`"topic":"a"`},
+		},
+		{
+			name: "media type with a charset", body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}, content: []string{`"topic":"a"`},
 		},
 		{name: "unknown members are ignored", body: `{"topic":"a","priority":9}`, content: []string{`"topic":"a"`}},
 		{name: "members are matched exactly", body: `{"topic":"a","TOPIC":"b"}`, content: []string{`"topic":"a"`}},

@@ -204,6 +204,16 @@ func TestAPIEnqueueRuleSeesTheBody(t *testing.T) {
 			headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
 			status:  400, content: []string{`the Content-Type must be application/json`},
 		},
+		{
+			name: "JSON body with the media type in capitals", body: `{"topic":"mail_digest"}`,
+			headers: map[string]string{"Content-Type": "Application/JSON"},
+			status:  200, content: []string{`"topic":"mail_digest"`}, check: expectTotal(4),
+		},
+		{
+			name: "JSON body sent as another media type", body: `{"topic":"mail_digest"}`,
+			headers: map[string]string{"Content-Type": "application/jsonx"},
+			status:  400, content: []string{`the Content-Type must be application/json`},
+		},
 	}
 	for _, c := range cases {
 		c.method, c.url, c.auth = http.MethodPost, "/api/jobs/enqueue", asUser
