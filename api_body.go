@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
@@ -38,8 +39,8 @@ func takeBody(r *http.Request) io.ReadCloser {
 	return body
 }
 
-// readJSONBody takes the body of r, which must be at most limit bytes sent
-// as application/json. A body over the limit is
+// readJSONBody takes the body of r, which must be at most limit bytes of
+// UTF-8 sent as application/json. A body over the limit is
 // ErrRequestEntityTooLarge (413), refused before it is read when its length
 // is known, else as soon as the limit is passed; anything else wrong is
 // errInvalidBody (400).
@@ -57,6 +58,11 @@ func readJSONBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, 
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errInvalidBody, err)
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would replace the bad bytes, and store and show
+		// something the client did not send.
+		return nil, fmt.Errorf("%w: the body must be valid UTF-8", errInvalidBody)
 	}
 	return body, nil
 }

@@ -43,6 +43,28 @@ type enqueueRequest struct {
 	opts    JobEnqueueOptions
 }
 
+// enqueueMember is a member an enqueue body may have, with the function that
+// checks its JSON and decodes it into the request. raw is nil when the body
+// lacks the member.
+type enqueueMember struct {
+	name   string
+	decode func(raw json.RawMessage, req *enqueueRequest) error
+}
+
+// enqueueMembers are the members an enqueue body may have; any other member
+// is refused.
+var enqueueMembers = []enqueueMember{
+	{"topic", decodeTopic},
+	{"payload", decodePayload},
+	{"run_at", decodeRunAt},
+	{"max_retries", decodeMaxRetries},
+}
+
+// maxUnknownMembersListed is the most unknown members a refusal lists:
+// enough for any honest mistake, few enough that a body of many tiny
+// members cannot make a response many times its size.
+const maxUnknownMembersListed = 10
+
 // enqueueBodyKey is the key of the request event's store under which the
 // enqueue route keeps its body once it is read.
 const enqueueBodyKey = "pbJobsEnqueueBody"
@@ -101,22 +123,43 @@ func (p *plugin) checkTopicAllowed(topic string) error {
 // decodeEnqueueRequest checks and decodes an enqueue body, a JSON object.
 // Its members are looked up by their exact names, as the rule engine's
 // @request.body.* does, so a rule and the enqueue always see the same
-// values. Unknown members are ignored, as in PocketBase's record bodies.
+// values; a member outside enqueueMembers is refused, so a misspelt option
+// is never silently dropped.
 func decodeEnqueueRequest(body []byte) (*enqueueRequest, error) {
 	members, err := decodeJSONObject[json.RawMessage](body)
 	if err != nil {
 		return nil, err
 	}
-	req := &enqueueRequest{payload: members["payload"]}
-	errs := validation.Errors{
-		"topic":       decodeTopic(members["topic"], &req.topic),
-		"run_at":      decodeRunAt(members["run_at"], &req.opts.RunAt),
-		"max_retries": decodeMaxRetries(members["max_retries"], &req.opts.MaxRetries),
+	req := &enqueueRequest{}
+	errs := validation.Errors{}
+	for _, m := range enqueueMembers {
+		errs[m.name] = m.decode(members[m.name], req)
+	}
+	for _, name := range unknownMembers(members) {
+		errs[name] = errUnknownMember
 	}
 	if err := errs.Filter(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errInvalidBody, err)
 	}
 	return req, nil
+}
+
+// unknownMembers returns the names of the members outside enqueueMembers,
+// sorted, at most maxUnknownMembersListed of them.
+func unknownMembers(members map[string]json.RawMessage) []string {
+	var unknown []string
+	for name := range members {
+		if !isEnqueueMember(name) {
+			unknown = append(unknown, name)
+		}
+	}
+	slices.Sort(unknown)
+	return unknown[:min(len(unknown), maxUnknownMembersListed)]
+}
+
+// isEnqueueMember tells whether name is one of enqueueMembers.
+func isEnqueueMember(name string) bool {
+	return slices.ContainsFunc(enqueueMembers, func(m enqueueMember) bool { return m.name == name })
 }
 
 // Errors of the members of an enqueue body, as they appear in the "data" of
@@ -128,6 +171,7 @@ var (
 		`must be an RFC 3339 date or a PocketBase date ("2006-01-02 15:04:05.000Z")`)
 	errNegativeRetries = validation.NewError("validation_min_greater_equal_than_required",
 		"must be no less than 0")
+	errUnknownMember = validation.NewError("validation_unknown_member", "unknown member")
 )
 
 // decodeMember decodes raw, the JSON of a member, into dst. A missing member
@@ -143,20 +187,26 @@ func decodeMember(raw json.RawMessage, dst any, typeErr error) error {
 }
 
 // decodeTopic requires a string that is not blank.
-func decodeTopic(raw json.RawMessage, dst *string) error {
-	if err := decodeMember(raw, dst, errNotString); err != nil {
+func decodeTopic(raw json.RawMessage, req *enqueueRequest) error {
+	if err := decodeMember(raw, &req.topic, errNotString); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*dst) == "" {
+	if strings.TrimSpace(req.topic) == "" {
 		return validation.ErrRequired
 	}
+	return nil
+}
+
+// decodePayload takes any JSON as it is; the store checks and compacts it.
+func decodePayload(raw json.RawMessage, req *enqueueRequest) error {
+	req.payload = raw
 	return nil
 }
 
 // decodeRunAt accepts an RFC 3339 date-time, or one with a space for the
 // "T" (PocketBase's form); a missing, null or empty run_at runs the job
 // now.
-func decodeRunAt(raw json.RawMessage, dst *time.Time) error {
+func decodeRunAt(raw json.RawMessage, req *enqueueRequest) error {
 	var s string
 	if err := decodeMember(raw, &s, errNotString); err != nil || s == "" {
 		return err
@@ -168,13 +218,13 @@ func decodeRunAt(raw json.RawMessage, dst *time.Time) error {
 	if err != nil {
 		return errBadRunAt // a field out of range, such as a 13th month
 	}
-	*dst = t
+	req.opts.RunAt = t
 	return nil
 }
 
 // decodeMaxRetries maps max_retries to JobEnqueueOptions.MaxRetries: missing
 // or null takes Config.MaxRetries, 0 means no retries.
-func decodeMaxRetries(raw json.RawMessage, dst *int) error {
+func decodeMaxRetries(raw json.RawMessage, req *enqueueRequest) error {
 	var n *int
 	if err := decodeMember(raw, &n, errNotInteger); err != nil {
 		return err
@@ -184,9 +234,9 @@ func decodeMaxRetries(raw json.RawMessage, dst *int) error {
 	case *n < 0:
 		return errNegativeRetries
 	case *n == 0:
-		*dst = NoRetries
+		req.opts.MaxRetries = NoRetries
 	default:
-		*dst = *n
+		req.opts.MaxRetries = *n
 	}
 	return nil
 }
