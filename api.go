@@ -12,7 +12,8 @@ import (
 )
 
 // bindRoutes registers the /api/jobs routes on r. POST /api/jobs/enqueue is
-// guarded by Config.EnqueueRule, every other route by Config.ManageRule.
+// guarded by Config.EnqueueRule, every other route by Config.ManageRule;
+// only enqueue takes a body (see bodySource).
 // The README's "HTTP API" section is the reference of the routes.
 func (p *plugin) bindRoutes(r *router.Router[*core.RequestEvent]) {
 	for _, err := range p.unresolvableRules() {
@@ -21,12 +22,11 @@ func (p *plugin) bindRoutes(r *router.Router[*core.RequestEvent]) {
 	}
 
 	group := r.Group("/api/jobs").BindFunc(mapErrors)
-	group.POST("/enqueue", p.handleEnqueue).Bind(
-		apis.BodyLimit(enqueueBodyLimit(p.config.MaxPayloadSize)),
-		requireRule(p.config.EnqueueRule),
-	)
+	group.POST("/enqueue", p.handleEnqueue).
+		Bind(requireRule(p.config.EnqueueRule, p.enqueueRuleBody)).
+		Unbind(apis.DefaultBodyLimitMiddlewareId) // readJSONBody caps the body itself
 
-	manage := group.Group("").Bind(requireRule(p.config.ManageRule))
+	manage := group.Group("").Bind(requireRule(p.config.ManageRule, noBody))
 	manage.GET("/stats", handleStats)
 	manage.GET("", handleList)
 	manage.GET("/{id}", handleGet)

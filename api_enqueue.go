@@ -3,9 +3,8 @@ package jobs
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,7 +20,7 @@ const enqueueBodyHeadroom = 64 << 10
 // enqueueBodyLimit returns the largest enqueue body read, in bytes: twice
 // maxPayload (a payload is measured compacted, and a client may send it
 // indented) plus enqueueBodyHeadroom. A longer body is refused with 413
-// before it is read.
+// (see readJSONBody).
 func enqueueBodyLimit(maxPayload int64) int64 {
 	if maxPayload > (math.MaxInt64-enqueueBodyHeadroom)/2 {
 		return math.MaxInt64
@@ -29,9 +28,13 @@ func enqueueBodyLimit(maxPayload int64) int64 {
 	return 2*maxPayload + enqueueBodyHeadroom
 }
 
-// runAtLayouts are the accepted forms of run_at: RFC 3339, and PocketBase's
-// datetime form ("2006-01-02 15:04:05.000Z"; any fraction and zone offset).
-var runAtLayouts = []string{time.RFC3339, "2006-01-02 15:04:05Z07:00"}
+// rfc3339DateTime matches the form of an RFC 3339 date-time, with a space
+// allowed in place of the "T" (RFC 3339, section 5.6), which makes it
+// PocketBase's date form too. time.Parse checks the ranges of the date and
+// time fields but not this form: alone, it accepts a one-digit hour, a
+// decimal comma and zone offsets such as +24:00 and +23:60.
+var rfc3339DateTime = regexp.MustCompile(
+	`^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$`)
 
 // enqueueRequest is a decoded POST /api/jobs/enqueue body.
 type enqueueRequest struct {
@@ -40,9 +43,39 @@ type enqueueRequest struct {
 	opts    JobEnqueueOptions
 }
 
+// enqueueMember is a member an enqueue body may have, with the function that
+// checks its JSON and decodes it into the request. raw is nil when the body
+// lacks the member.
+type enqueueMember struct {
+	name   string
+	decode func(raw json.RawMessage, req *enqueueRequest) error
+}
+
+// enqueueMembers are the members an enqueue body may have; any other member
+// is refused.
+var enqueueMembers = []enqueueMember{
+	{"topic", decodeTopic},
+	{"payload", decodePayload},
+	{"run_at", decodeRunAt},
+	{"max_retries", decodeMaxRetries},
+}
+
+// maxUnknownMembersListed is the most unknown members a refusal lists:
+// enough for any honest mistake, few enough that a body of many tiny
+// members cannot make a response many times its size.
+const maxUnknownMembersListed = 10
+
+// enqueueBodyKey is the key of the request event's store under which the
+// enqueue route keeps its body once it is read.
+const enqueueBodyKey = "pbJobsEnqueueBody"
+
 // handleEnqueue enqueues the job of the request body and answers with it.
 func (p *plugin) handleEnqueue(e *core.RequestEvent) error {
-	req, err := readEnqueueRequest(e.Request)
+	body, err := p.enqueueBody(e)
+	if err != nil {
+		return err
+	}
+	req, err := decodeEnqueueRequest(body)
 	if err != nil {
 		return err
 	}
@@ -51,6 +84,31 @@ func (p *plugin) handleEnqueue(e *core.RequestEvent) error {
 	}
 	job, err := GetJobStore(e.App).EnqueueWithOptions(req.topic, req.payload, &req.opts)
 	return respondJSON(e, job, err)
+}
+
+// enqueueRuleBody is the bodySource of the enqueue route: EnqueueRule sees
+// the members the enqueue decodes.
+func (p *plugin) enqueueRuleBody(e *core.RequestEvent) (map[string]any, error) {
+	body, err := p.enqueueBody(e)
+	if err != nil {
+		return nil, err
+	}
+	return decodeJSONObject[any](body)
+}
+
+// enqueueBody returns the body of the enqueue request e. The first call, by
+// EnqueueRule or by the handler, reads it, capped at enqueueBodyLimit; later
+// calls return what it read.
+func (p *plugin) enqueueBody(e *core.RequestEvent) ([]byte, error) {
+	if body, ok := e.Get(enqueueBodyKey).([]byte); ok {
+		return body, nil
+	}
+	body, err := readJSONBody(e.Response, e.Request, enqueueBodyLimit(p.config.MaxPayloadSize))
+	if err != nil {
+		return nil, err
+	}
+	e.Set(enqueueBodyKey, body)
+	return body, nil
 }
 
 // checkTopicAllowed refuses a topic outside a non-empty
@@ -62,32 +120,46 @@ func (p *plugin) checkTopicAllowed(topic string) error {
 	return fmt.Errorf("%w: %q", ErrTopicNotAllowed, topic)
 }
 
-// readEnqueueRequest reads and checks the JSON object of an enqueue. Its
-// members are looked up by their exact names, as the rule engine's
+// decodeEnqueueRequest checks and decodes an enqueue body, a JSON object.
+// Its members are looked up by their exact names, as the rule engine's
 // @request.body.* does, so a rule and the enqueue always see the same
-// values. Unknown members are ignored, as in PocketBase's record bodies.
-func readEnqueueRequest(r *http.Request) (*enqueueRequest, error) {
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		return nil, fmt.Errorf("%w: the Content-Type must be application/json", errInvalidBody)
-	}
-	body, err := io.ReadAll(r.Body)
+// values; a member outside enqueueMembers is refused, so a misspelt option
+// is never silently dropped.
+func decodeEnqueueRequest(body []byte) (*enqueueRequest, error) {
+	members, err := decodeJSONObject[json.RawMessage](body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errInvalidBody, err)
+		return nil, err
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body, &members); err != nil || members == nil {
-		return nil, fmt.Errorf("%w: the body must be a JSON object", errInvalidBody)
+	req := &enqueueRequest{}
+	errs := validation.Errors{}
+	for _, m := range enqueueMembers {
+		errs[m.name] = m.decode(members[m.name], req)
 	}
-	req := &enqueueRequest{payload: members["payload"]}
-	errs := validation.Errors{
-		"topic":       decodeTopic(members["topic"], &req.topic),
-		"run_at":      decodeRunAt(members["run_at"], &req.opts.RunAt),
-		"max_retries": decodeMaxRetries(members["max_retries"], &req.opts.MaxRetries),
+	for _, name := range unknownMembers(members) {
+		errs[name] = errUnknownMember
 	}
 	if err := errs.Filter(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errInvalidBody, err)
 	}
 	return req, nil
+}
+
+// unknownMembers returns the names of the members outside enqueueMembers,
+// sorted, at most maxUnknownMembersListed of them.
+func unknownMembers(members map[string]json.RawMessage) []string {
+	var unknown []string
+	for name := range members {
+		if !isEnqueueMember(name) {
+			unknown = append(unknown, name)
+		}
+	}
+	slices.Sort(unknown)
+	return unknown[:min(len(unknown), maxUnknownMembersListed)]
+}
+
+// isEnqueueMember tells whether name is one of enqueueMembers.
+func isEnqueueMember(name string) bool {
+	return slices.ContainsFunc(enqueueMembers, func(m enqueueMember) bool { return m.name == name })
 }
 
 // Errors of the members of an enqueue body, as they appear in the "data" of
@@ -99,6 +171,7 @@ var (
 		`must be an RFC 3339 date or a PocketBase date ("2006-01-02 15:04:05.000Z")`)
 	errNegativeRetries = validation.NewError("validation_min_greater_equal_than_required",
 		"must be no less than 0")
+	errUnknownMember = validation.NewError("validation_unknown_member", "unknown member")
 )
 
 // decodeMember decodes raw, the JSON of a member, into dst. A missing member
@@ -114,35 +187,44 @@ func decodeMember(raw json.RawMessage, dst any, typeErr error) error {
 }
 
 // decodeTopic requires a string that is not blank.
-func decodeTopic(raw json.RawMessage, dst *string) error {
-	if err := decodeMember(raw, dst, errNotString); err != nil {
+func decodeTopic(raw json.RawMessage, req *enqueueRequest) error {
+	if err := decodeMember(raw, &req.topic, errNotString); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*dst) == "" {
+	if strings.TrimSpace(req.topic) == "" {
 		return validation.ErrRequired
 	}
 	return nil
 }
 
-// decodeRunAt accepts a date in one of runAtLayouts; a missing, null or
-// empty run_at runs the job now.
-func decodeRunAt(raw json.RawMessage, dst *time.Time) error {
+// decodePayload takes any JSON as it is; the store checks and compacts it.
+func decodePayload(raw json.RawMessage, req *enqueueRequest) error {
+	req.payload = raw
+	return nil
+}
+
+// decodeRunAt accepts an RFC 3339 date-time, or one with a space for the
+// "T" (PocketBase's form); a missing, null or empty run_at runs the job
+// now.
+func decodeRunAt(raw json.RawMessage, req *enqueueRequest) error {
 	var s string
 	if err := decodeMember(raw, &s, errNotString); err != nil || s == "" {
 		return err
 	}
-	for _, layout := range runAtLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			*dst = t
-			return nil
-		}
+	if !rfc3339DateTime.MatchString(s) {
+		return errBadRunAt
 	}
-	return errBadRunAt
+	t, err := time.Parse(time.RFC3339, strings.ToUpper(s[:10]+"T"+s[11:]))
+	if err != nil {
+		return errBadRunAt // a field out of range, such as a 13th month
+	}
+	req.opts.RunAt = t
+	return nil
 }
 
 // decodeMaxRetries maps max_retries to JobEnqueueOptions.MaxRetries: missing
 // or null takes Config.MaxRetries, 0 means no retries.
-func decodeMaxRetries(raw json.RawMessage, dst *int) error {
+func decodeMaxRetries(raw json.RawMessage, req *enqueueRequest) error {
 	var n *int
 	if err := decodeMember(raw, &n, errNotInteger); err != nil {
 		return err
@@ -152,9 +234,9 @@ func decodeMaxRetries(raw json.RawMessage, dst *int) error {
 	case *n < 0:
 		return errNegativeRetries
 	case *n == 0:
-		*dst = NoRetries
+		req.opts.MaxRetries = NoRetries
 	default:
-		*dst = *n
+		req.opts.MaxRetries = *n
 	}
 	return nil
 }

@@ -1,10 +1,13 @@
 package jobs
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	validation "github.com/go-ozzo/ozzo-validation/v4"
 )
 
 // jsonString returns a JSON string literal of exactly n bytes.
@@ -27,6 +30,8 @@ func expectTotal(total int64) func(t testing.TB, f *apiFixture) {
 func TestAPIBadInput(t *testing.T) {
 	const enqueue = "/api/jobs/enqueue"
 	notObject := `"message":"Invalid request body: the body must be a JSON object."`
+	notJSON := `"message":"Invalid request body: the Content-Type must be application/json."`
+	notUTF8 := `"message":"Invalid request body: the body must be valid UTF-8."`
 	cases := []apiCase{
 		// the enqueue body
 		{name: "body is not JSON", url: enqueue, body: `{"topic":`, status: 400, content: []string{notObject}},
@@ -38,8 +43,26 @@ func TestAPIBadInput(t *testing.T) {
 		{
 			name: "body is not sent as JSON", url: enqueue, body: `{"topic":"a"}`,
 			headers: map[string]string{"Content-Type": "text/plain"},
-			status:  400, content: []string{`"message":"Invalid request body: the Content-Type must be application/json."`},
+			status:  400, content: []string{notJSON},
 		},
+		{
+			name: "body is sent as a media type that starts like JSON", url: enqueue, body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "application/jsonx"},
+			status:  400, content: []string{notJSON},
+		},
+		{
+			name: "body is sent as JSON Patch", url: enqueue, body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "application/json-patch+json"},
+			status:  400, content: []string{notJSON},
+		},
+		{
+			name: "body is sent with a malformed Content-Type", url: enqueue, body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "application/json; charset"},
+			status:  400, content: []string{notJSON},
+		},
+		{name: "topic is not UTF-8", url: enqueue, body: "{\"topic\":\"a\xff\"}", status: 400, content: []string{notUTF8}},
+		{name: "payload is not UTF-8", url: enqueue, body: "{\"topic\":\"a\",\"payload\":{\"k\":\"\xc3\"}}", status: 400, content: []string{notUTF8}},
+		{name: "member name is not UTF-8", url: enqueue, body: "{\"topic\":\"a\",\"\xed\xa0\x80\":1}", status: 400, content: []string{notUTF8}},
 		{
 			name: "body is over the body limit", url: enqueue,
 			body:   `{"topic":"a","payload":` + jsonString(int(enqueueBodyLimit(apiTestMaxPayload))) + `}`,
@@ -93,6 +116,26 @@ func TestAPIBadInput(t *testing.T) {
 			name: "run_at is a number", url: enqueue, body: `{"topic":"a","run_at":1893553445}`, status: 400,
 			content: []string{`"data":{"run_at":{"code":"validation_invalid_type","message":"Must be a string."}}`},
 		},
+		{
+			name: "run_at has an offset of 24 hours", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02T03:04:05+24:00"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
+		},
+		{
+			name: "run_at has an offset of 60 minutes", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02T03:04:05-23:60"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
+		},
+		{
+			name: "run_at in PocketBase's form has an offset of 24 hours", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02 03:04:05.000+24:00"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
+		},
+		{
+			name: "run_at has a one-digit hour", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02T3:04:05Z"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
+		},
+		{
+			name: "run_at has a decimal comma", url: enqueue, body: `{"topic":"a","run_at":"2030-01-02T03:04:05,5Z"}`, status: 400,
+			content: []string{`"data":{"run_at":{"code":"validation_invalid_date"`},
+		},
 
 		// max_retries
 		{
@@ -114,6 +157,34 @@ func TestAPIBadInput(t *testing.T) {
 				`"max_retries":{"code":"validation_min_greater_equal_than_required"`,
 				`"run_at":{"code":"validation_invalid_date"`,
 				`"topic":{"code":"validation_invalid_type"`,
+			},
+		},
+
+		// unknown members
+		{
+			name: "a member in camel case", url: enqueue, body: `{"topic":"a","runAt":"2030-01-02T03:04:05Z"}`, status: 400,
+			content: []string{
+				`"message":"Invalid request body: runAt: unknown member."`,
+				`"data":{"runAt":{"code":"validation_unknown_member","message":"Unknown member."}}`,
+			},
+		},
+		{
+			name: "a member in another case", url: enqueue, body: `{"topic":"a","TOPIC":"b"}`, status: 400,
+			content: []string{`"data":{"TOPIC":{"code":"validation_unknown_member","message":"Unknown member."}}`},
+		},
+		{
+			name: "the topic under another name", url: enqueue, body: `{"Topic":"a"}`, status: 400,
+			content: []string{
+				`"data":{"Topic":{"code":"validation_unknown_member","message":"Unknown member."},"topic":{"code":"validation_required"`,
+			},
+		},
+		{
+			name: "several unknown members", url: enqueue, body: `{"topic":"a","maxRetries":0,"runAt":"x","priority":1}`, status: 400,
+			content: []string{
+				`"message":"Invalid request body: maxRetries: unknown member; priority: unknown member; runAt: unknown member."`,
+				`"maxRetries":{"code":"validation_unknown_member"`,
+				`"priority":{"code":"validation_unknown_member"`,
+				`"runAt":{"code":"validation_unknown_member"`,
 			},
 		},
 
@@ -190,7 +261,7 @@ func TestAPIBadBodyBeforeRule(t *testing.T) {
 	for _, auth := range []string{asGuest, asUser} {
 		apiCase{
 			name: "as " + auth, method: http.MethodPost, url: "/api/jobs/enqueue", body: `{"topic":`, auth: auth,
-			status: 400, content: []string{`"message":"Invalid request body: `, `EOF`},
+			status: 400, content: []string{`"message":"Invalid request body: the body must be a JSON object."`},
 		}.run(t, f)
 	}
 }
@@ -279,8 +350,26 @@ func TestAPIEnqueueOptions(t *testing.T) {
 			body:    `{"topic":"a","payload":{ "n" :  1,` + strings.Repeat(" ", apiTestMaxPayload) + `"m": [ 2 ] }}`,
 			content: []string{`"payload":{"n":1,"m":[2]}`},
 		},
-		{name: "unknown members are ignored", body: `{"topic":"a","priority":9}`, content: []string{`"topic":"a"`}},
-		{name: "members are matched exactly", body: `{"topic":"a","TOPIC":"b"}`, content: []string{`"topic":"a"`}},
+		{
+			name: "run_at with the largest offsets", body: `{"topic":"a","run_at":"2030-01-02T03:04:05+23:59"}`,
+			content: []string{`"run_at":"2030-01-01T03:05:05Z"`},
+		},
+		{
+			name: "run_at in PocketBase's form with an offset", body: `{"topic":"a","run_at":"2030-01-02 03:04:05.5-23:59"}`,
+			content: []string{`"run_at":"2030-01-03T03:03:05.5Z"`},
+		},
+		{
+			name: "run_at with a lower-case t and z", body: `{"topic":"a","run_at":"2030-01-02t03:04:05z"}`,
+			content: []string{`"run_at":"2030-01-02T03:04:05Z"`},
+		},
+		{
+			name: "media type in capitals", body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "Application/JSON"}, content: []string{`"topic":"a"`},
+		},
+		{
+			name: "media type with a charset", body: `{"topic":"a"}`,
+			headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}, content: []string{`"topic":"a"`},
+		},
 	}
 	for _, c := range cases {
 		c.method, c.url, c.auth = http.MethodPost, "/api/jobs/enqueue", asSuperuser
@@ -313,4 +402,28 @@ func TestAPIDeleteFailed(t *testing.T) {
 		name: "delete a failed job", method: http.MethodDelete, url: "/api/jobs/{failed}", auth: asSuperuser,
 		status: 204, check: expectTotal(2),
 	}.run(t, newAPIFixture(t, apiConfig()))
+}
+
+// TestUnknownMembersListed checks that a refusal lists at most
+// maxUnknownMembersListed unknown members, the first ones by name, so that
+// a body of many tiny members cannot make a response many times its size.
+func TestUnknownMembersListed(t *testing.T) {
+	body := `{"topic":"a"`
+	for i := range 1000 {
+		body += fmt.Sprintf(`,"m%03d":0`, i)
+	}
+	_, err := decodeEnqueueRequest([]byte(body + `}`))
+	var fields validation.Errors
+	if !errors.As(err, &fields) || !errors.Is(err, errInvalidBody) {
+		t.Fatalf("decode: %v, want errInvalidBody with member errors", err)
+	}
+	if len(fields) != maxUnknownMembersListed {
+		t.Errorf("%d members listed, want %d: %v", len(fields), maxUnknownMembersListed, fields)
+	}
+	for i := range maxUnknownMembersListed {
+		name := fmt.Sprintf("m%03d", i)
+		if err, ok := fields[name].(validation.Error); !ok || err.Code() != "validation_unknown_member" {
+			t.Errorf("member %s: %v, want validation_unknown_member", name, fields[name])
+		}
+	}
 }

@@ -188,12 +188,14 @@ func TestAPIRules(t *testing.T) {
 }
 
 // TestAPIEnqueueRuleSeesTheBody checks that the rule and the enqueue read
-// the same members of the body: names are case sensitive in both.
+// the same members of the body: names are case sensitive in both, and a
+// body that is not UTF-8 (which a JSON decoder would alter) is refused
+// before the rule sees it.
 func TestAPIEnqueueRuleSeesTheBody(t *testing.T) {
 	cases := []apiCase{
 		{
-			name: "topic the rule allows", body: `{"topic":"mail_digest","Topic":"other"}`,
-			status: 200, content: []string{`"topic":"mail_digest"`}, check: expectTotal(4),
+			name: "topic the rule allows, and a member in another case", body: `{"topic":"mail_digest","Topic":"other"}`,
+			status: 400, content: []string{`"data":{"Topic":{"code":"validation_unknown_member"`},
 		},
 		{
 			name: "topic the rule refuses", body: `{"topic":"other","Topic":"mail_digest"}`,
@@ -203,6 +205,20 @@ func TestAPIEnqueueRuleSeesTheBody(t *testing.T) {
 			name: "form body the rule allows", body: `topic=mail_digest`,
 			headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
 			status:  400, content: []string{`the Content-Type must be application/json`},
+		},
+		{
+			name: "JSON body with the media type in capitals", body: `{"topic":"mail_digest"}`,
+			headers: map[string]string{"Content-Type": "Application/JSON"},
+			status:  200, content: []string{`"topic":"mail_digest"`}, check: expectTotal(4),
+		},
+		{
+			name: "JSON body sent as another media type", body: `{"topic":"mail_digest"}`,
+			headers: map[string]string{"Content-Type": "application/jsonx"},
+			status:  400, content: []string{`the Content-Type must be application/json`},
+		},
+		{
+			name: "topic that is not UTF-8", body: "{\"topic\":\"mail_digest\xff\"}",
+			status: 400, content: []string{`the body must be valid UTF-8`},
 		},
 	}
 	for _, c := range cases {

@@ -205,7 +205,9 @@ type apiCase struct {
 	url    string
 	body   string
 	// stream sends the body without a Content-Length.
-	stream  bool
+	stream bool
+	// unread fails the test if the server reads any byte of the body.
+	unread  bool
 	headers map[string]string
 	auth    string
 	status  int
@@ -245,6 +247,10 @@ func (c apiCase) run(t *testing.T, f *apiFixture) {
 	if c.stream {
 		body = io.MultiReader(body) // not a *strings.Reader: the length is unknown
 	}
+	recorder := &readRecorder{r: body}
+	if c.unread {
+		body = recorder // not a *strings.Reader either: the length is unknown
+	}
 	before := f.snapshot(t)
 	scenario := tests.ApiScenario{
 		Name:                  c.name,
@@ -257,6 +263,9 @@ func (c apiCase) run(t *testing.T, f *apiFixture) {
 		TestAppFactory:        func(testing.TB) *tests.TestApp { return f.app },
 		DisableTestAppCleanup: true, // newAPIFixture's t.Cleanup does it
 		AfterTestFunc: func(t testing.TB, _ *tests.TestApp, _ *http.Response) {
+			if recorder.read {
+				t.Error("the server read the body")
+			}
 			if c.check != nil {
 				c.check(t, f)
 				return
@@ -267,4 +276,16 @@ func (c apiCase) run(t *testing.T, f *apiFixture) {
 		},
 	}
 	scenario.Test(t)
+}
+
+// readRecorder is a request body that records whether it was read.
+type readRecorder struct {
+	r    io.Reader
+	read bool
+}
+
+// Read implements io.Reader.
+func (r *readRecorder) Read(p []byte) (int, error) {
+	r.read = true
+	return r.r.Read(p)
 }

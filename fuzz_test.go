@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pocketbase/pocketbase/tests"
 )
@@ -18,7 +19,8 @@ import (
 // FuzzReadEnqueueRequest feeds arbitrary bodies to the decoder of
 // POST /api/jobs/enqueue. It never panics; it refuses with errInvalidBody (a
 // 400) or accepts a JSON object whose topic is a non-blank string, whose
-// payload is valid JSON and whose max_retries maps to a valid option.
+// payload is valid JSON and whose max_retries maps to a valid option, with
+// no other member, in UTF-8.
 func FuzzReadEnqueueRequest(f *testing.F) {
 	seeds := []string{
 		`{"topic":"mail_digest","payload":{"user_id":"123"}}`,
@@ -37,6 +39,9 @@ func FuzzReadEnqueueRequest(f *testing.F) {
 		`{"Topic":"t"}`,
 		`{"topic":"a","topic":"b"}`,
 		`{"topic":"x'; DROP TABLE _jobs; --","payload":"\u0000"}`,
+		`{"topic":"t","runAt":"2030-02-01T07:00:00Z","maxRetries":0}`,
+		`{"topic":"t","run_at":"2030-02-01T07:00:00+24:00"}`,
+		"{\"topic\":\"t\xff\"}",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s), true)
@@ -48,7 +53,11 @@ func FuzzReadEnqueueRequest(f *testing.F) {
 		if asJSON {
 			r.Header.Set("Content-Type", "application/json")
 		}
-		req, err := readEnqueueRequest(r)
+		read, err := readJSONBody(httptest.NewRecorder(), r, int64(len(body)))
+		var req *enqueueRequest
+		if err == nil {
+			req, err = decodeEnqueueRequest(read)
+		}
 		if err != nil {
 			if !errors.Is(err, errInvalidBody) {
 				t.Fatalf("refused with %v, want errInvalidBody", err)
@@ -61,9 +70,17 @@ func FuzzReadEnqueueRequest(f *testing.F) {
 		if !asJSON {
 			t.Fatal("accepted a body not sent as application/json")
 		}
+		if !utf8.Valid(body) {
+			t.Fatalf("accepted %q, which is not UTF-8", body)
+		}
 		var members map[string]json.RawMessage
 		if err := json.Unmarshal(body, &members); err != nil || members == nil {
 			t.Fatalf("accepted %q, which is not a JSON object", body)
+		}
+		for name := range members {
+			if !isEnqueueMember(name) {
+				t.Fatalf("accepted the unknown member %q", name)
+			}
 		}
 		var topic string
 		if err := json.Unmarshal(members["topic"], &topic); err != nil || topic != req.topic {
