@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,19 +65,72 @@ type apiFixture struct {
 	ids map[string]string
 }
 
-// newAPIFixture builds a fixture with cfg; it is cleaned up when t ends.
+// newAPIFixture builds a fixture with cfg, from a copy of the API
+// template; it is cleaned up when t ends.
 func newAPIFixture(t *testing.T, cfg Config) *apiFixture {
+	t.Helper()
+	dir, ids := apiTemplateDir(t)
+	app, err := tests.NewTestApp(dir)
+	if err != nil {
+		t.Fatalf("new test app: %v", err)
+	}
+	t.Cleanup(app.Cleanup)
+	if err := Register(app, cfg); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	return &apiFixture{app: app, cfg: cfg, ids: ids}
+}
+
+// apiTemplate is a data directory holding what every API fixture starts
+// from: PocketBase's test data with the operators added, and the job table
+// with the seeded jobs. It is built once per test binary, so a fixture costs
+// a copy and a bootstrap, not a schema change and three jobs run.
+var apiTemplate struct {
+	once sync.Once
+	dir  string
+	ids  map[string]string
+}
+
+// apiTemplateDir returns the template's directory and its seeded job ids,
+// building it the first time; t is the test that pays for it.
+func apiTemplateDir(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	apiTemplate.once.Do(func() { apiTemplate.dir, apiTemplate.ids = buildAPITemplate(t) })
+	if apiTemplate.dir == "" {
+		t.Fatal("the API fixture template could not be built (see the first test that tried)")
+	}
+	return apiTemplate.dir, maps.Clone(apiTemplate.ids)
+}
+
+// buildAPITemplate builds the template in a directory of its own, which
+// removeAPITemplate deletes.
+func buildAPITemplate(t *testing.T) (string, map[string]string) {
 	t.Helper()
 	app, err := tests.NewTestApp()
 	if err != nil {
 		t.Fatalf("new test app: %v", err)
 	}
-	t.Cleanup(app.Cleanup)
+	defer app.Cleanup()
 	apiAddOperators(t, app)
-	if err := Register(app, cfg); err != nil {
+	if err := Register(app, apiConfig()); err != nil {
 		t.Fatalf("register: %v", err)
 	}
-	return &apiFixture{app: app, cfg: cfg, ids: apiSeedJobs(t, GetJobStore(app))}
+	ids := apiSeedJobs(t, GetJobStore(app))
+	if err := app.ResetBootstrapState(); err != nil { // closes the databases
+		t.Fatalf("close the template's databases: %v", err)
+	}
+	dir, err := tests.TempDirClone(app.DataDir())
+	if err != nil {
+		t.Fatalf("copy the template: %v", err)
+	}
+	return dir, ids
+}
+
+// removeAPITemplate deletes the template, if one was built.
+func removeAPITemplate() {
+	if apiTemplate.dir != "" {
+		os.RemoveAll(apiTemplate.dir)
+	}
 }
 
 // apiAddOperators adds the role field to users, makes test2@example.com an
@@ -221,11 +277,28 @@ type apiCase struct {
 
 // run sends the request of c to the app of f and checks the answer and the
 // jobs afterwards.
+//
+// The first case run on a fixture uses it as the caller prepared it, at
+// once. A later case gets a fresh fixture with the same config, and runs in
+// parallel with the test's other such cases, after the test's own body.
 func (c apiCase) run(t *testing.T, f *apiFixture) {
 	t.Helper()
-	if f.served {
-		f = newAPIFixture(t, f.cfg)
+	if !f.served {
+		f.served = true
+		c.serve(t, f)
+		return
 	}
+	cfg := f.cfg
+	t.Run(c.name, func(t *testing.T) {
+		t.Parallel()
+		c.serve(t, newAPIFixture(t, cfg))
+	})
+}
+
+// serve sends the request of c to the app of f, which has not served yet,
+// and checks the answer and the jobs afterwards.
+func (c apiCase) serve(t *testing.T, f *apiFixture) {
+	t.Helper()
 	f.served = true
 	ids := strings.NewReplacer(
 		"{pending}", f.ids[StatusPending],

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"errors"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -23,8 +24,13 @@ var backends = []backend{
 	{name: "postgres", configure: func(t testing.TB, cfg *Config) { cfg.PostgresDSN = pgtest.DSN(t) }},
 }
 
-// TestMain stops the throwaway PostgreSQL server after the tests.
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain stops the throwaway PostgreSQL server and removes the API
+// fixture's template after the tests.
+func TestMain(m *testing.M) {
+	code := pgtest.Run(m)
+	removeAPITemplate()
+	os.Exit(code)
+}
 
 // backendNamed returns the backend called name.
 func backendNamed(t testing.TB, name string) backend {

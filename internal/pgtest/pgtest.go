@@ -53,13 +53,20 @@ var server struct {
 // Main runs the tests of m, then stops the throwaway cluster if DSN started
 // one, and exits with the tests' exit code. Call it from TestMain.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain that has more to clean up: it runs the tests
+// of m, stops the throwaway cluster if DSN started one, and returns the
+// tests' exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if server.cluster != nil {
 		if err := server.cluster.stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // DSN returns the DSN of a new, empty database for t. On a server named by
