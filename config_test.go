@@ -162,13 +162,15 @@ func TestConfigNoRetries(t *testing.T) {
 }
 
 func TestEnvMaxRetriesZeroMeansNone(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		t.Setenv("PB_JOBS_MAX_RETRIES", "0")
-		store := GetJobStore(newApp(t, b, testConfig()))
-		if job := mustEnqueue(t, store, "t", nil, nil); job.MaxRetries != 0 {
-			t.Fatalf("PB_JOBS_MAX_RETRIES=0 enqueued max_retries %d", job.MaxRetries)
-		}
-	})
+	t.Setenv("PB_JOBS_MAX_RETRIES", "0") // so neither this test nor its subtests run in parallel
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			store := GetJobStore(newApp(t, b, testConfig()))
+			if job := mustEnqueue(t, store, "t", nil, nil); job.MaxRetries != 0 {
+				t.Fatalf("PB_JOBS_MAX_RETRIES=0 enqueued max_retries %d", job.MaxRetries)
+			}
+		})
+	}
 }
 
 func TestEnvZeroForAPositiveSettingIsAnError(t *testing.T) {

@@ -44,11 +44,17 @@ func backendNamed(t testing.TB, name string) backend {
 	return backend{}
 }
 
-// eachBackend runs body as one subtest per backend.
+// eachBackend runs body as one subtest per backend. The test and its
+// subtests run in parallel with the other parallel tests: body must not
+// change the environment (t.Setenv) or other state shared by tests.
 func eachBackend(t *testing.T, body func(t *testing.T, b backend)) {
 	t.Helper()
+	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { body(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			body(t, b)
+		})
 	}
 }
 
