@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,7 +42,7 @@ func (s *JobStore) Register(topic string, handler func(job *Job) error) error {
 
 // Enqueue adds a job to run as soon as a worker is free. The payload may be
 // any JSON-encodable value; a json.RawMessage or []byte is taken as JSON
-// already encoded.
+// already encoded. It is stored as compact JSON, without HTML escaping.
 func (s *JobStore) Enqueue(topic string, payload any) (*Job, error) {
 	return s.EnqueueWithOptions(topic, payload, nil)
 }
@@ -291,22 +290,6 @@ func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions
 		MaxRetries: maxRetries,
 		Now:        now,
 	}, nil
-}
-
-// encodePayload returns the JSON of payload. Raw JSON ([]byte or
-// json.RawMessage) is validated and compacted, not encoded again.
-func encodePayload(payload any) ([]byte, error) {
-	switch raw := payload.(type) {
-	case json.RawMessage:
-		payload = raw
-	case []byte:
-		payload = json.RawMessage(raw)
-	}
-	encoded, err := json.Marshal(payload)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidPayload, err)
-	}
-	return encoded, nil
 }
 
 // checkTopic refuses a blank topic and one that no database can store as

@@ -1,0 +1,89 @@
+package jobs
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// expectStoredJobs fails the test unless the store holds n jobs.
+func expectStoredJobs(t *testing.T, store *JobStore, n int64) {
+	t.Helper()
+	stats, err := store.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Total != n {
+		t.Fatalf("the store holds %d jobs, want %d", stats.Total, n)
+	}
+}
+
+// expectStoredPayload fails the test unless job id's payload reads back as
+// exactly want.
+func expectStoredPayload(t *testing.T, store *JobStore, id, want string) {
+	t.Helper()
+	got, err := store.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Payload) != want {
+		t.Fatalf("stored payload %q, want %q", got.Payload, want)
+	}
+}
+
+// TestPayloadIsStoredAsSent checks that a payload is stored as the compact
+// JSON the caller gave (raw JSON) or Go's encoding of a value, without HTML
+// escaping.
+func TestPayloadIsStoredAsSent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		store := GetJobStore(newApp(t, b, testConfig()))
+		cases := []struct {
+			payload any
+			want    string
+		}{
+			{json.RawMessage(" { \"html\" : \"<b>&amp;</b>\" ,\n \"sep\": \"\u2028\\u2029\" } "), "{\"html\":\"<b>&amp;</b>\",\"sep\":\"\u2028\\u2029\"}"},
+			{[]byte(`[ "<", ">", "&" ]`), `["<",">","&"]`},
+			{map[string]string{"html": "<b>&</b>"}, `{"html":"<b>&</b>"}`},
+			{"<&>", `"<&>"`},
+		}
+		for _, c := range cases {
+			job := mustEnqueue(t, store, "t", c.payload, nil)
+			if string(job.Payload) != c.want {
+				t.Errorf("enqueue returned the payload %q, want %q", job.Payload, c.want)
+			}
+			expectStoredPayload(t, store, job.ID, c.want)
+		}
+	})
+}
+
+// TestPayloadLimitCountsTheJSONAsSent checks the size limit on payloads of
+// characters Go's default encoding would escape: exactly MaxPayloadSize
+// bytes are accepted, one more is refused.
+func TestPayloadLimitCountsTheJSONAsSent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		const limit = 1024
+		cfg := testConfig()
+		cfg.MaxPayloadSize = limit
+		store := GetJobStore(newApp(t, b, cfg))
+		// A JSON string's encoding is its text plus two quotes.
+		fits := []any{
+			strings.Repeat("&", limit-2),
+			json.RawMessage(`"` + strings.Repeat("<>", (limit-2)/2) + `"`),
+		}
+		for _, payload := range fits {
+			job := mustEnqueue(t, store, "t", payload, nil)
+			if len(job.Payload) != limit {
+				t.Fatalf("payload stored as %d bytes, want %d", len(job.Payload), limit)
+			}
+		}
+		tooLarge := []any{
+			strings.Repeat("&", limit-1),
+			json.RawMessage(`"` + strings.Repeat("<>", (limit-2)/2) + `>"`),
+		}
+		for _, payload := range tooLarge {
+			_, err := store.Enqueue("t", payload)
+			expectErr(t, err, ErrPayloadTooLarge)
+		}
+		expectStoredJobs(t, store, int64(len(fits)))
+	})
+}
