@@ -22,8 +22,9 @@ var (
 	// Config.MaxPayloadSize.
 	ErrPayloadTooLarge = errors.New("payload too large")
 
-	// ErrInvalidPayload reports a payload that cannot be encoded as JSON.
-	ErrInvalidPayload = errors.New("payload is not JSON-encodable")
+	// ErrInvalidPayload reports a payload that cannot be encoded as JSON or
+	// is not valid UTF-8.
+	ErrInvalidPayload = errors.New("invalid payload")
 
 	// ErrEmptyTopic reports an empty (or blank) topic.
 	ErrEmptyTopic = errors.New("topic must not be empty")

@@ -26,6 +26,8 @@ func TestEncodePayload(t *testing.T) {
 		{"empty raw message", json.RawMessage{}, ""},
 		{"raw message that is not JSON", json.RawMessage(`{"a":`), ""},
 		{"raw message with trailing data", json.RawMessage(`{} {}`), ""},
+		{"raw message that is not UTF-8", json.RawMessage("\"\xc3\""), ""},
+		{"value holding raw JSON that is not UTF-8", []any{json.RawMessage("\"\xff\"")}, ""},
 		{"value that cannot be encoded", func() {}, ""},
 	}
 	for _, c := range cases {

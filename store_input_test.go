@@ -31,6 +31,42 @@ func expectStoredPayload(t *testing.T, store *JobStore, id, want string) {
 	}
 }
 
+// TestEnqueueRefusesTextThatIsNotUTF8 checks that a payload holding bytes
+// that are not UTF-8 is refused on every database, however it is given.
+func TestEnqueueRefusesTextThatIsNotUTF8(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		store := GetJobStore(newApp(t, b, testConfig()))
+		refused := []any{
+			json.RawMessage("{\"name\":\"caf\xe9\"}"), // Latin-1
+			[]byte("\"\xff\""),
+			map[string]any{"nested": json.RawMessage("\"\xed\xa0\x80\"")}, // an encoded surrogate
+		}
+		for _, payload := range refused {
+			_, err := store.Enqueue("t", payload)
+			expectErr(t, err, ErrInvalidPayload)
+		}
+		expectStoredJobs(t, store, 0)
+	})
+}
+
+// TestPayloadEscapesRoundTrip checks that escapes a Go decoder accepts but
+// some databases treat specially (NUL, lone surrogates) are stored and read
+// back byte for byte on every database.
+func TestPayloadEscapesRoundTrip(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		store := GetJobStore(newApp(t, b, testConfig()))
+		for _, payload := range []string{
+			`"\u0000"`,
+			`{"nul":"a\u0000b","\u0000":0}`,
+			`{"lone":["\ud800","\udc00","\udc00\ud800"],"pair":"\ud83d\ude00"}`,
+			`"\\u0000 is not an escape here"`,
+		} {
+			job := mustEnqueue(t, store, "t", json.RawMessage(payload), nil)
+			expectStoredPayload(t, store, job.ID, payload)
+		}
+	})
+}
+
 // TestPayloadIsStoredAsSent checks that a payload is stored as the compact
 // JSON the caller gave (raw JSON) or Go's encoding of a value, without HTML
 // escaping.
