@@ -7,6 +7,35 @@ import (
 	"testing"
 )
 
+// TestAPIPayloadTheRuleApproved checks that a rule reading a payload member
+// decides about the member the handler will read: a payload holding keys a
+// Go decoder does not tell apart is refused, whichever of them the rule saw.
+func TestAPIPayloadTheRuleApproved(t *testing.T) {
+	cfg := apiConfig()
+	cfg.EnqueueRule = `@request.auth.id != "" && @request.body.payload.user_id = @request.auth.id`
+	cases := []apiCase{
+		{
+			name:   "own id, and another user's under a key that differs in case",
+			body:   `{"topic":"a","payload":{"user_id":"4q1xlclmfloku33","USER_ID":"oap640cot4yru2s"}}`,
+			status: 400, content: []string{`"status":400`, `"message":"Invalid payload: `, `user_id`, `USER_ID`},
+		},
+		{
+			name:   "another user's id under an escaped key, then own id",
+			body:   `{"topic":"a","payload":{"user\u005fid":"oap640cot4yru2s","user_id":"4q1xlclmfloku33"}}`,
+			status: 400, content: []string{`"status":400`, `"message":"Invalid payload: `},
+		},
+		{
+			name:   "own id alone",
+			body:   `{"topic":"a","payload":{"user_id":"4q1xlclmfloku33"}}`,
+			status: 200, content: []string{`"payload":{"user_id":"4q1xlclmfloku33"}`}, check: expectTotal(4),
+		},
+	}
+	for _, c := range cases {
+		c.method, c.url, c.auth = http.MethodPost, "/api/jobs/enqueue", asUser
+		c.run(t, newAPIFixture(t, cfg))
+	}
+}
+
 // TestAPIInputNoDatabaseStores checks that what some job database cannot
 // store is a 400, never a 500.
 func TestAPIInputNoDatabaseStores(t *testing.T) {

@@ -22,8 +22,9 @@ var (
 	// Config.MaxPayloadSize.
 	ErrPayloadTooLarge = errors.New("payload too large")
 
-	// ErrInvalidPayload reports a payload that cannot be encoded as JSON or
-	// is not valid UTF-8.
+	// ErrInvalidPayload reports a payload that cannot be encoded as JSON, is
+	// not valid UTF-8, or holds an object with two keys that are equal
+	// ignoring case (as encoding/json matches keys).
 	ErrInvalidPayload = errors.New("invalid payload")
 
 	// ErrEmptyTopic reports an empty (or blank) topic.

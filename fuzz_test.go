@@ -204,7 +204,7 @@ func fuzzStore(f *testing.F) *JobStore {
 // panics; it succeeds exactly for valid JSON (into a json.RawMessage), names
 // the job when it fails, and a payload that went through the store's
 // encoding decodes to the same value (the store refuses only JSON that is
-// not UTF-8).
+// not UTF-8 or holds keys a decoder may take for one another).
 func FuzzUnmarshalPayload(f *testing.F) {
 	seeds := []string{
 		`{"user_id":"123"}`, `[1,2.5,"x",null,true]`, `"text"`, `42`, `null`, ``, `{`, `{"a":1}{}`,
@@ -245,8 +245,9 @@ func FuzzUnmarshalPayload(f *testing.F) {
 
 		encoded, err := encodePayload(json.RawMessage(payload))
 		if err != nil {
-			// Only JSON that is not UTF-8 is refused.
-			if !errors.Is(err, ErrInvalidPayload) || utf8.Valid(payload) {
+			// Only JSON that is not UTF-8, or with keys a decoder may take
+			// for one another, is refused.
+			if !errors.Is(err, ErrInvalidPayload) || (utf8.Valid(payload) && !referenceAmbiguousKeys(t, payload)) {
 				t.Fatalf("the store refused valid JSON %q: %v", payload, err)
 			}
 			return

@@ -43,7 +43,9 @@ func (s *JobStore) Register(topic string, handler func(job *Job) error) error {
 // Enqueue adds a job to run as soon as a worker is free. The payload may be
 // any JSON-encodable value; a json.RawMessage or []byte is taken as JSON
 // already encoded. It is stored as compact JSON, without HTML escaping. A
-// payload that is not valid UTF-8 is ErrInvalidPayload.
+// payload that is not valid UTF-8, or holds an object with two keys that
+// are equal ignoring case (as encoding/json matches keys), is
+// ErrInvalidPayload.
 func (s *JobStore) Enqueue(topic string, payload any) (*Job, error) {
 	return s.EnqueueWithOptions(topic, payload, nil)
 }

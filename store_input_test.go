@@ -31,6 +31,32 @@ func expectStoredPayload(t *testing.T, store *JobStore, id, want string) {
 	}
 }
 
+// TestEnqueueRefusesAmbiguousKeys checks that a payload in which a decoder
+// could take one key for another (a rule reads one, a handler the other) is
+// refused, raw or encoded from a Go value, at any depth.
+func TestEnqueueRefusesAmbiguousKeys(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		store := GetJobStore(newApp(t, b, testConfig()))
+		refused := []any{
+			json.RawMessage(`{"user_id":"4q1xlclmfloku33","USER_ID":"oap640cot4yru2s"}`),
+			json.RawMessage(`{"user_id":"4q1xlclmfloku33","user_id":"oap640cot4yru2s"}`),
+			json.RawMessage(`{"user\u005fid":"oap640cot4yru2s","user_id":"4q1xlclmfloku33"}`),
+			json.RawMessage(`{"list":[1,{"deep":{"k":1,"\u212a":2}}]}`), // KELVIN SIGN folds to k
+			map[string]any{"a": 1, "A": 2},
+			map[string]any{"outer": map[string]any{"Straße": 1, "STRAßE": 2}},
+		}
+		for _, payload := range refused {
+			_, err := store.Enqueue("t", payload)
+			expectErr(t, err, ErrInvalidPayload)
+		}
+		expectStoredJobs(t, store, 0)
+
+		// One key in several objects is no ambiguity.
+		job := mustEnqueue(t, store, "t", json.RawMessage(`{"a":{"a":1,"b":2},"b":[{"a":3},{"a":4}]}`), nil)
+		expectStoredPayload(t, store, job.ID, `{"a":{"a":1,"b":2},"b":[{"a":3},{"a":4}]}`)
+	})
+}
+
 // TestEnqueueRefusesTextThatIsNotUTF8 checks that a payload holding bytes
 // that are not UTF-8 is refused on every database, however it is given.
 func TestEnqueueRefusesTextThatIsNotUTF8(t *testing.T) {
