@@ -44,6 +44,14 @@ func TestAPIInputNoDatabaseStores(t *testing.T) {
 			name: "payload that is not UTF-8", body: "{\"topic\":\"a\",\"payload\":{\"name\":\"caf\xe9\"}}",
 			status: 400, content: []string{`"status":400`, `"message":"Invalid payload: not valid UTF-8."`},
 		},
+		{
+			name: "max_retries beyond MaxRetriesLimit", body: `{"topic":"a","max_retries":1099511627776}`,
+			status: 400, content: []string{`"status":400`, `"message":"Invalid enqueue options: MaxRetries 1099511627776 is outside 0..1000."`},
+		},
+		{
+			name: "run_at before year 1", body: `{"topic":"a","run_at":"0000-06-01T00:00:00Z"}`,
+			status: 400, content: []string{`"status":400`, `"message":"Invalid enqueue options: RunAt 0000-06-01T00:00:00Z is outside the years 1..9999."`},
+		},
 	}
 	for _, c := range cases {
 		c.method, c.url, c.auth = http.MethodPost, "/api/jobs/enqueue", asSuperuser

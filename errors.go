@@ -44,7 +44,8 @@ var (
 	// ErrNilHandler reports a Register call without a handler.
 	ErrNilHandler = errors.New("handler must not be nil")
 
-	// ErrInvalidOptions reports enqueue options out of range.
+	// ErrInvalidOptions reports enqueue options out of range: MaxRetries
+	// outside NoRetries..MaxRetriesLimit, RunAt outside the years 1..9999.
 	ErrInvalidOptions = errors.New("invalid enqueue options")
 
 	// ErrInvalidFilter reports a List filter out of range (unknown status,

@@ -256,6 +256,13 @@ func (s *JobStore) driver() (driver.Driver, error) {
 	return s.p.driverFor(s.txApp)
 }
 
+// MaxRetriesLimit is the most retries a job may have after its first
+// attempt (JobEnqueueOptions.MaxRetries, Config.MaxRetries). It is far more
+// than any backoff needs (with DefaultRetryBackoff the last retry comes
+// 1000² minutes, almost two years, after the one before), fits every job
+// database's column, and keeps DefaultRetryBackoff far from overflowing.
+const MaxRetriesLimit = 1000
+
 // insertParams validates an enqueue and builds its row.
 func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions, now time.Time) (driver.InsertParams, error) {
 	if err := checkTopic(topic); err != nil {
@@ -274,16 +281,19 @@ func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions
 	case maxRetries < 0:
 		return driver.InsertParams{}, fmt.Errorf("%w: MaxRetries %d (use NoRetries for none)", ErrInvalidOptions, o.MaxRetries)
 	}
+	runAt := o.RunAt
+	if runAt.IsZero() {
+		runAt = now
+	}
+	if err := checkOptions(maxRetries, runAt); err != nil {
+		return driver.InsertParams{}, err
+	}
 	encoded, err := encodePayload(payload)
 	if err != nil {
 		return driver.InsertParams{}, err
 	}
 	if int64(len(encoded)) > p.config.MaxPayloadSize {
 		return driver.InsertParams{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrPayloadTooLarge, len(encoded), p.config.MaxPayloadSize)
-	}
-	runAt := o.RunAt
-	if runAt.IsZero() {
-		runAt = now
 	}
 	return driver.InsertParams{
 		ID:         core.GenerateDefaultRandomId(),
@@ -293,6 +303,19 @@ func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions
 		MaxRetries: maxRetries,
 		Now:        now,
 	}, nil
+}
+
+// checkOptions refuses, with ErrInvalidOptions, retries outside
+// 0..MaxRetriesLimit and a run time outside the years 1 to 9999 (in UTC):
+// what every job database stores and a job's JSON form holds.
+func checkOptions(maxRetries int, runAt time.Time) error {
+	if maxRetries < 0 || maxRetries > MaxRetriesLimit {
+		return fmt.Errorf("%w: MaxRetries %d is outside 0..%d", ErrInvalidOptions, maxRetries, MaxRetriesLimit)
+	}
+	if year := runAt.UTC().Year(); year < 1 || year > 9999 {
+		return fmt.Errorf("%w: RunAt %s is outside the years 1..9999", ErrInvalidOptions, runAt.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
 }
 
 // checkTopic refuses a blank topic and one that no database can store as

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // expectStoredJobs fails the test unless the store holds n jobs.
@@ -148,4 +149,55 @@ func TestPayloadLimitCountsTheJSONAsSent(t *testing.T) {
 		}
 		expectStoredJobs(t, store, int64(len(fits)))
 	})
+}
+
+// TestEnqueueRefusesOptionsOutOfRange checks that retries and run times
+// that some database cannot store are refused as invalid options, and that
+// the bounds themselves are stored and read back.
+func TestEnqueueRefusesOptionsOutOfRange(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		store := GetJobStore(newApp(t, b, testConfig()))
+		refused := []*JobEnqueueOptions{
+			{MaxRetries: 1 << 40},
+			{MaxRetries: MaxRetriesLimit + 1},
+			{RunAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+			{RunAt: time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("UTC-2", -2*60*60))}, // 10000 in UTC
+			{RunAt: time.Date(0, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+		}
+		for _, opts := range refused {
+			_, err := store.EnqueueWithOptions("t", nil, opts)
+			expectErr(t, err, ErrInvalidOptions)
+		}
+		expectStoredJobs(t, store, 0)
+
+		for _, runAt := range []time.Time{
+			time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC),
+			time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		} {
+			job := mustEnqueue(t, store, "t", nil, &JobEnqueueOptions{RunAt: runAt, MaxRetries: MaxRetriesLimit})
+			got, err := store.Get(job.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.RunAt.Equal(runAt) || got.MaxRetries != MaxRetriesLimit {
+				t.Errorf("stored run_at %v and max_retries %d, want %v and %d", got.RunAt, got.MaxRetries, runAt, MaxRetriesLimit)
+			}
+			if _, err := json.Marshal(got); err != nil {
+				t.Errorf("the stored job has no JSON form: %v", err)
+			}
+		}
+	})
+}
+
+// TestDefaultRetryBackoffFitsEveryAllowedRetry checks that the default
+// backoff of the last retry a job may have neither overflows nor lands
+// beyond the run times a database stores.
+func TestDefaultRetryBackoffFitsEveryAllowedRetry(t *testing.T) {
+	last := DefaultRetryBackoff(MaxRetriesLimit)
+	if want := float64(MaxRetriesLimit) * float64(MaxRetriesLimit) * float64(time.Minute); float64(last) != want {
+		t.Fatalf("DefaultRetryBackoff(%d) = %v, want %v minutes", MaxRetriesLimit, last, want/float64(time.Minute))
+	}
+	if runAt := time.Now().Add(last); runAt.Year() > 9999 {
+		t.Fatalf("the last retry would run in %d", runAt.Year())
+	}
 }
