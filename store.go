@@ -335,3 +335,9 @@ func checkTopic(topic string) error {
 func storableText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
+
+// storableErrorText returns err's text made storable: bytes that are not
+// UTF-8 replaced by U+FFFD, NUL characters removed.
+func storableErrorText(err error) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(err.Error(), "\uFFFD"), "\x00", "")
+}
