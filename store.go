@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -303,6 +304,24 @@ func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions
 		MaxRetries: maxRetries,
 		Now:        now,
 	}, nil
+}
+
+// checkRow makes an enqueue's checks of a row read back from the outbox,
+// which an older version (or anything else writing to the app's database)
+// may have written without them: its topic, options and payload. The size
+// limit is not checked again: it depends on the configuration of the
+// process that enqueued the job.
+func checkRow(row driver.InsertParams) error {
+	if err := checkTopic(row.Topic); err != nil {
+		return err
+	}
+	if err := checkOptions(row.MaxRetries, row.RunAt); err != nil {
+		return err
+	}
+	if !json.Valid(row.Payload) {
+		return fmt.Errorf("%w: not JSON", ErrInvalidPayload)
+	}
+	return checkPayload(row.Payload)
 }
 
 // checkOptions refuses, with ErrInvalidOptions, retries outside

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // expectStoredJobs fails the test unless the store holds n jobs.
@@ -200,4 +202,30 @@ func TestDefaultRetryBackoffFitsEveryAllowedRetry(t *testing.T) {
 	if runAt := time.Now().Add(last); runAt.Year() > 9999 {
 		t.Fatalf("the last retry would run in %d", runAt.Year())
 	}
+}
+
+// TestTransactionalEnqueueRefusesBadInput checks that an enqueue in a
+// transaction makes the checks of a direct one: with PostgreSQL, a job the
+// job database could not store never reaches the outbox.
+func TestTransactionalEnqueueRefusesBadInput(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, testConfig())
+		err := app.RunInTransaction(func(txApp core.App) error {
+			store := GetJobStore(txApp)
+			_, err := store.Enqueue("t", json.RawMessage("{\"name\":\"caf\xe9\"}"))
+			expectErr(t, err, ErrInvalidPayload)
+			_, err = store.EnqueueWithOptions("t", nil, &JobEnqueueOptions{MaxRetries: 1 << 40})
+			expectErr(t, err, ErrInvalidOptions)
+			_, err = store.Enqueue("t", map[string]any{"a": 1, "A": 2})
+			expectErr(t, err, ErrInvalidPayload)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectStoredJobs(t, GetJobStore(app), 0)
+		if b.name == "postgres" {
+			expectOutboxEmpty(t, app)
+		}
+	})
 }
