@@ -29,6 +29,7 @@ var errorStatuses = []struct {
 	{ErrEmptyTopic, http.StatusBadRequest},
 	{ErrInvalidTopic, http.StatusBadRequest},
 	{ErrInvalidPayload, http.StatusBadRequest},
+	{ErrRejected, http.StatusBadRequest},
 	{ErrInvalidOptions, http.StatusBadRequest},
 	{ErrInvalidFilter, http.StatusBadRequest},
 	{ErrNotReady, http.StatusServiceUnavailable},

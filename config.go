@@ -194,7 +194,8 @@ func (c Config) check() error {
 		{c.PollInterval > 0, "PollInterval", c.PollInterval, positive},
 		{c.LockDuration > 0, "LockDuration", c.LockDuration, positive},
 		{c.BatchSize > 0, "BatchSize", c.BatchSize, positive},
-		{c.MaxRetries >= NoRetries, "MaxRetries", c.MaxRetries, "must be a count of retries, 0 for the default or NoRetries (-1) for none"},
+		{c.MaxRetries >= NoRetries && c.MaxRetries <= MaxRetriesLimit, "MaxRetries", c.MaxRetries,
+			fmt.Sprintf("must be a count of retries up to %d, 0 for the default or NoRetries (-1) for none", MaxRetriesLimit)},
 		{c.MaxPayloadSize > 0, "MaxPayloadSize", c.MaxPayloadSize, positive},
 		{c.ShutdownTimeout > 0, "ShutdownTimeout", c.ShutdownTimeout, positive},
 	}

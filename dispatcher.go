@@ -301,11 +301,11 @@ func (r *dispatchRun) outcome(job *Job, err error) driver.Outcome {
 		// Cancelled by shutdown: not the job's fault, run it again soon.
 		o.Status, o.RunAt, o.ReleaseAttempt = StatusPending, time.Now(), true
 	case job.Attempts > job.MaxRetries:
-		o.Status, o.LastError = StatusFailed, err.Error()
+		o.Status, o.LastError = StatusFailed, storableErrorText(err)
 		r.logger.Warn("jobs: job failed for good", "job", job.ID, "topic", job.Topic,
 			"attempts", job.Attempts, "error", err)
 	default:
-		o.Status, o.LastError = StatusPending, err.Error()
+		o.Status, o.LastError = StatusPending, storableErrorText(err)
 		o.RunAt = time.Now().Add(r.cfg.RetryBackoff(job.Attempts))
 	}
 	return o

@@ -12,6 +12,12 @@ var (
 	// ErrNotFound reports that no job has the given id.
 	ErrNotFound = driver.ErrNotFound
 
+	// ErrRejected reports a job the job database refused to store although
+	// the plugin's own checks passed it (PostgreSQL's data exceptions and
+	// integrity violations, such as JSON nested deeper than the server
+	// allows).
+	ErrRejected = driver.ErrRejected
+
 	// ErrCannotDelete reports a Delete of a job that is neither pending nor failed.
 	ErrCannotDelete = errors.New("only pending or failed jobs can be deleted")
 
@@ -22,8 +28,10 @@ var (
 	// Config.MaxPayloadSize.
 	ErrPayloadTooLarge = errors.New("payload too large")
 
-	// ErrInvalidPayload reports a payload that cannot be encoded as JSON.
-	ErrInvalidPayload = errors.New("payload is not JSON-encodable")
+	// ErrInvalidPayload reports a payload that cannot be encoded as JSON, is
+	// not valid UTF-8, or holds an object with two keys that are equal
+	// ignoring case (as encoding/json matches keys).
+	ErrInvalidPayload = errors.New("invalid payload")
 
 	// ErrEmptyTopic reports an empty (or blank) topic.
 	ErrEmptyTopic = errors.New("topic must not be empty")
@@ -42,7 +50,8 @@ var (
 	// ErrNilHandler reports a Register call without a handler.
 	ErrNilHandler = errors.New("handler must not be nil")
 
-	// ErrInvalidOptions reports enqueue options out of range.
+	// ErrInvalidOptions reports enqueue options out of range: MaxRetries
+	// outside NoRetries..MaxRetriesLimit, RunAt outside the years 1..9999.
 	ErrInvalidOptions = errors.New("invalid enqueue options")
 
 	// ErrInvalidFilter reports a List filter out of range (unknown status,

@@ -19,8 +19,8 @@ import (
 // FuzzReadEnqueueRequest feeds arbitrary bodies to the decoder of
 // POST /api/jobs/enqueue. It never panics; it refuses with errInvalidBody (a
 // 400) or accepts a JSON object whose topic is a non-blank string, whose
-// payload is valid JSON and whose max_retries maps to a valid option, with
-// no other member, in UTF-8.
+// payload is valid JSON (which the store encodes, or refuses with a 400) and
+// whose max_retries maps to a valid option, with no other member, in UTF-8.
 func FuzzReadEnqueueRequest(f *testing.F) {
 	seeds := []string{
 		`{"topic":"mail_digest","payload":{"user_id":"123"}}`,
@@ -92,8 +92,8 @@ func FuzzReadEnqueueRequest(f *testing.F) {
 		if req.payload != nil && !json.Valid(req.payload) {
 			t.Fatalf("accepted a payload that is not JSON: %q", req.payload)
 		}
-		if _, err := encodePayload(req.payload); err != nil {
-			t.Fatalf("the store cannot encode the accepted payload %q: %v", req.payload, err)
+		if _, err := encodePayload(req.payload); err != nil && toAPIError(err).Status != http.StatusBadRequest {
+			t.Fatalf("the store cannot encode the accepted payload %q, and does not refuse it with a 400: %v", req.payload, err)
 		}
 		if req.opts.MaxRetries < NoRetries {
 			t.Fatalf("max_retries decoded to %d, below NoRetries", req.opts.MaxRetries)
@@ -218,7 +218,8 @@ func fuzzStore(f *testing.F) *JobStore {
 // FuzzUnmarshalPayload decodes arbitrary bytes as a job's payload. It never
 // panics; it succeeds exactly for valid JSON (into a json.RawMessage), names
 // the job when it fails, and a payload that went through the store's
-// encoding decodes to the same value.
+// encoding decodes to the same value (the store refuses only JSON that is
+// not UTF-8 or holds keys a decoder may take for one another).
 func FuzzUnmarshalPayload(f *testing.F) {
 	seeds := []string{
 		`{"user_id":"123"}`, `[1,2.5,"x",null,true]`, `"text"`, `42`, `null`, ``, `{`, `{"a":1}{}`,
@@ -259,7 +260,12 @@ func FuzzUnmarshalPayload(f *testing.F) {
 
 		encoded, err := encodePayload(json.RawMessage(payload))
 		if err != nil {
-			t.Fatalf("the store refused valid JSON %q: %v", payload, err)
+			// Only JSON that is not UTF-8, or with keys a decoder may take
+			// for one another, is refused.
+			if !errors.Is(err, ErrInvalidPayload) || (utf8.Valid(payload) && !referenceAmbiguousKeys(t, payload)) {
+				t.Fatalf("the store refused valid JSON %q: %v", payload, err)
+			}
+			return
 		}
 		var again any
 		againErr := (&Job{ID: "stored", Payload: encoded}).UnmarshalPayload(&again)

@@ -222,19 +222,24 @@ func TestBadEnvValuesAreErrorsNamingTheVariable(t *testing.T) {
 }
 
 func TestBadConfigValues(t *testing.T) {
-	for name, mutate := range map[string]func(*Config){
-		"Workers":        func(c *Config) { c.Workers = -1 },
-		"PollInterval":   func(c *Config) { c.PollInterval = -time.Second },
-		"BatchSize":      func(c *Config) { c.BatchSize = -3 },
-		"MaxRetries":     func(c *Config) { c.MaxRetries = NoRetries - 1 },
-		"MaxPayloadSize": func(c *Config) { c.MaxPayloadSize = -1 },
-		"AllowedTopics":  func(c *Config) { c.AllowedTopics = []string{"a", " "} },
-		"PostgresDSN":    func(c *Config) { c.PostgresDSN = "postgres://host:notaport/db" },
-	} {
+	cases := []struct {
+		field  string
+		mutate func(*Config)
+	}{
+		{"Workers", func(c *Config) { c.Workers = -1 }},
+		{"PollInterval", func(c *Config) { c.PollInterval = -time.Second }},
+		{"BatchSize", func(c *Config) { c.BatchSize = -3 }},
+		{"MaxRetries", func(c *Config) { c.MaxRetries = NoRetries - 1 }},
+		{"MaxRetries", func(c *Config) { c.MaxRetries = MaxRetriesLimit + 1 }},
+		{"MaxPayloadSize", func(c *Config) { c.MaxPayloadSize = -1 }},
+		{"AllowedTopics", func(c *Config) { c.AllowedTopics = []string{"a", " "} }},
+		{"PostgresDSN", func(c *Config) { c.PostgresDSN = "postgres://host:notaport/db" }},
+	}
+	for _, c := range cases {
 		cfg := DefaultConfig()
-		mutate(&cfg)
-		if _, err := cfg.resolve(); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s: %v", name, err)
+		c.mutate(&cfg)
+		if _, err := cfg.resolve(); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: %v", c.field, err)
 		}
 	}
 }

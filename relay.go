@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -16,7 +17,8 @@ const relayBatch = 500
 
 // relay moves jobs from the app database's outbox to the job database: right
 // after every commit that wrote to the outbox, and every poll interval (which
-// also picks up what a failed round or a crash left behind).
+// also picks up what a failed round or a crash left behind). A job that
+// cannot be stored there is moved aside to the outbox's rejected table.
 type relay struct {
 	appDB   dbx.Builder
 	drv     driver.Driver
@@ -81,7 +83,7 @@ func (r *relay) moveAll(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
-		moved, err := r.moveBatch(ctx)
+		taken, relayed, err := r.moveBatch(ctx)
 		if err != nil {
 			if ctx.Err() == nil && !r.outage {
 				r.outage = true
@@ -93,28 +95,83 @@ func (r *relay) moveAll(ctx context.Context) {
 			r.outage = false
 			r.logger.Info("jobs: relaying transactional jobs again")
 		}
-		if moved > 0 {
+		if relayed > 0 {
 			r.onMoved()
 		}
-		if moved < relayBatch {
+		if taken < relayBatch {
 			return
 		}
 	}
 }
 
 // moveBatch copies one batch to the job database, then removes it from the
-// outbox. An insert of an id already there is a no-op, so a crash between
-// the two steps only repeats a harmless insert.
-func (r *relay) moveBatch(ctx context.Context) (int, error) {
+// outbox, and returns how many jobs it took from the outbox and how many of
+// them it relayed. An insert of an id already there is a no-op, so a crash
+// between the two steps only repeats a harmless insert.
+//
+// A job that fails an enqueue's checks, or that the job database refuses,
+// is moved aside (see reject) instead of holding back the jobs behind it. An
+// error that is not a refusal (the job database is unreachable) ends the
+// round with every job left in the outbox, to be relayed by the next one.
+func (r *relay) moveBatch(ctx context.Context) (taken, relayed int, err error) {
 	batch, err := outbox.Peek(ctx, r.appDB, relayBatch)
 	if err != nil || len(batch) == 0 {
-		return 0, err
+		return 0, 0, err
 	}
-	if _, err := r.drv.Insert(ctx, batch); err != nil {
-		return 0, err
+	valid := make([]driver.InsertParams, 0, len(batch))
+	for _, job := range batch {
+		if err := checkRow(job); err != nil {
+			if err := r.reject(ctx, job, err); err != nil {
+				return 0, 0, err
+			}
+			continue
+		}
+		valid = append(valid, job)
 	}
-	if err := outbox.Remove(ctx, r.appDB, batch); err != nil {
-		return 0, err
+	_, err = r.drv.Insert(ctx, valid)
+	if errors.Is(err, driver.ErrRejected) {
+		valid, err = r.insertEach(ctx, valid)
 	}
-	return len(batch), nil
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := outbox.Remove(ctx, r.appDB, valid); err != nil {
+		return 0, 0, err
+	}
+	return len(batch), len(valid), nil
+}
+
+// insertEach inserts jobs one at a time, after the job database refused
+// them as a batch, moving aside each job it refuses alone. It returns the
+// jobs it stored.
+func (r *relay) insertEach(ctx context.Context, jobs []driver.InsertParams) ([]driver.InsertParams, error) {
+	stored := make([]driver.InsertParams, 0, len(jobs))
+	for _, job := range jobs {
+		_, err := r.drv.Insert(ctx, []driver.InsertParams{job})
+		switch {
+		case errors.Is(err, driver.ErrRejected):
+			if err := r.reject(ctx, job, err); err != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, err
+		default:
+			stored = append(stored, job)
+		}
+	}
+	return stored, nil
+}
+
+// reject moves job from the outbox to _jobs_outbox_rejected with the reason
+// it cannot be relayed, and logs it: once, by the relay that moved it.
+func (r *relay) reject(ctx context.Context, job driver.InsertParams, reason error) error {
+	moved, err := outbox.Reject(ctx, r.appDB, job.ID, reason.Error(), time.Now())
+	if err != nil {
+		return err
+	}
+	if moved {
+		r.logger.Error("jobs: a transactional job cannot be stored in the job database; moved it to _jobs_outbox_rejected",
+			"job", job.ID, "topic", job.Topic, "error", reason)
+	}
+	return nil
 }

@@ -49,7 +49,10 @@ func (s *JobStore) Register(topic string, handler func(job *Job) error) error {
 
 // Enqueue adds a job to run as soon as a worker is free. The payload may be
 // any JSON-encodable value; a json.RawMessage or []byte is taken as JSON
-// already encoded.
+// already encoded. It is stored as compact JSON, without HTML escaping. A
+// payload that is not valid UTF-8, or holds an object with two keys that
+// are equal ignoring case (as encoding/json matches keys), is
+// ErrInvalidPayload.
 func (s *JobStore) Enqueue(topic string, payload any) (*Job, error) {
 	return s.EnqueueWithOptions(topic, payload, nil)
 }
@@ -260,6 +263,13 @@ func (s *JobStore) driver() (driver.Driver, error) {
 	return s.p.driverFor(s.txApp)
 }
 
+// MaxRetriesLimit is the most retries a job may have after its first
+// attempt (JobEnqueueOptions.MaxRetries, Config.MaxRetries). It is far more
+// than any backoff needs (with DefaultRetryBackoff the last retry comes
+// 1000² minutes, almost two years, after the one before), fits every job
+// database's column, and keeps DefaultRetryBackoff far from overflowing.
+const MaxRetriesLimit = 1000
+
 // insertParams validates an enqueue and builds its row.
 func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions, now time.Time) (driver.InsertParams, error) {
 	if err := checkTopic(topic); err != nil {
@@ -279,16 +289,19 @@ func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions
 	case maxRetries < 0:
 		return driver.InsertParams{}, fmt.Errorf("%w: MaxRetries %d (use NoRetries for none)", ErrInvalidOptions, o.MaxRetries)
 	}
+	runAt := o.RunAt
+	if runAt.IsZero() {
+		runAt = now
+	}
+	if err := checkOptions(maxRetries, runAt); err != nil {
+		return driver.InsertParams{}, err
+	}
 	encoded, err := encodePayload(payload)
 	if err != nil {
 		return driver.InsertParams{}, err
 	}
 	if int64(len(encoded)) > p.config.MaxPayloadSize {
 		return driver.InsertParams{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrPayloadTooLarge, len(encoded), p.config.MaxPayloadSize)
-	}
-	runAt := o.RunAt
-	if runAt.IsZero() {
-		runAt = now
 	}
 	return driver.InsertParams{
 		ID:         core.GenerateDefaultRandomId(),
@@ -300,20 +313,35 @@ func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions
 	}, nil
 }
 
-// encodePayload returns the JSON of payload. Raw JSON ([]byte or
-// json.RawMessage) is validated and compacted, not encoded again.
-func encodePayload(payload any) ([]byte, error) {
-	switch raw := payload.(type) {
-	case json.RawMessage:
-		payload = raw
-	case []byte:
-		payload = json.RawMessage(raw)
+// checkRow makes an enqueue's checks of a row read back from the outbox,
+// which an older version (or anything else writing to the app's database)
+// may have written without them: its topic, options and payload. The size
+// limit is not checked again: it depends on the configuration of the
+// process that enqueued the job.
+func checkRow(row driver.InsertParams) error {
+	if err := checkTopic(row.Topic); err != nil {
+		return err
 	}
-	encoded, err := json.Marshal(payload)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidPayload, err)
+	if err := checkOptions(row.MaxRetries, row.RunAt); err != nil {
+		return err
 	}
-	return encoded, nil
+	if !json.Valid(row.Payload) {
+		return fmt.Errorf("%w: not JSON", ErrInvalidPayload)
+	}
+	return checkPayload(row.Payload)
+}
+
+// checkOptions refuses, with ErrInvalidOptions, retries outside
+// 0..MaxRetriesLimit and a run time outside the years 1 to 9999 (in UTC):
+// what every job database stores and a job's JSON form holds.
+func checkOptions(maxRetries int, runAt time.Time) error {
+	if maxRetries < 0 || maxRetries > MaxRetriesLimit {
+		return fmt.Errorf("%w: MaxRetries %d is outside 0..%d", ErrInvalidOptions, maxRetries, MaxRetriesLimit)
+	}
+	if year := runAt.UTC().Year(); year < 1 || year > 9999 {
+		return fmt.Errorf("%w: RunAt %s is outside the years 1..9999", ErrInvalidOptions, runAt.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
 }
 
 // checkTopic refuses a blank topic and one that no database can store as
@@ -332,4 +360,10 @@ func checkTopic(topic string) error {
 // every job database stores text.
 func storableText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// storableErrorText returns err's text made storable: bytes that are not
+// UTF-8 replaced by U+FFFD, NUL characters removed.
+func storableErrorText(err error) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(err.Error(), "\uFFFD"), "\x00", "")
 }

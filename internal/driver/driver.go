@@ -28,6 +28,11 @@ var (
 	// ErrWrongStatus reports that a job exists but is not in a status that
 	// allows the requested change.
 	ErrWrongStatus = errors.New("job is not in a status that allows this change")
+
+	// ErrRejected reports that the database refused what a statement sent
+	// (text it cannot store, a number out of range, a constraint): sending
+	// the same values again fails again, unlike after an outage.
+	ErrRejected = errors.New("the database refused the values")
 )
 
 // JobRow is one row of the job table.
@@ -133,6 +138,7 @@ type Driver interface {
 	Migrate(ctx context.Context) error
 
 	// Insert stores new pending jobs, all or none, and returns their rows.
+	// It returns ErrRejected when the database refuses a job's values.
 	Insert(ctx context.Context, jobs []InsertParams) ([]JobRow, error)
 
 	// Claim moves up to p.Limit runnable jobs of p.Topics to processing,

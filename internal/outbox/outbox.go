@@ -7,6 +7,10 @@
 // the job database (an insert that is a no-op for an id already there) and
 // only then deletes them, so a crash at any point neither loses nor doubles
 // a job.
+//
+// A row the job database refuses (or that the relay's checks refuse) is
+// moved to the _jobs_outbox_rejected table, with the reason, so that it
+// never holds back the rows behind it.
 package outbox
 
 import (
@@ -19,20 +23,36 @@ import (
 	"github.com/pocketbase/dbx"
 )
 
-// schema creates the outbox table; it is idempotent.
-const schema = `CREATE TABLE IF NOT EXISTS _jobs_outbox (
-	id          TEXT PRIMARY KEY NOT NULL,
-	topic       TEXT NOT NULL,
-	payload     TEXT NOT NULL,
-	run_at      INTEGER NOT NULL,
-	max_retries INTEGER NOT NULL,
-	created     INTEGER NOT NULL
-)`
+// schema creates the outbox tables; each statement is idempotent. A
+// rejected row keeps the outbox row's columns, the reason it was refused
+// (error) and when (rejected, in microseconds since the Unix epoch).
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS _jobs_outbox (
+		id          TEXT PRIMARY KEY NOT NULL,
+		topic       TEXT NOT NULL,
+		payload     TEXT NOT NULL,
+		run_at      INTEGER NOT NULL,
+		max_retries INTEGER NOT NULL,
+		created     INTEGER NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS _jobs_outbox_rejected (
+		id          TEXT PRIMARY KEY NOT NULL,
+		topic       TEXT NOT NULL,
+		payload     TEXT NOT NULL,
+		run_at      INTEGER NOT NULL,
+		max_retries INTEGER NOT NULL,
+		created     INTEGER NOT NULL,
+		error       TEXT NOT NULL,
+		rejected    INTEGER NOT NULL
+	)`,
+}
 
-// Migrate creates the outbox table in db.
+// Migrate creates the outbox tables in db.
 func Migrate(ctx context.Context, db dbx.Builder) error {
-	if _, err := db.NewQuery(schema).WithContext(ctx).Execute(); err != nil {
-		return fmt.Errorf("create _jobs_outbox: %w", err)
+	for _, statement := range schema {
+		if _, err := db.NewQuery(statement).WithContext(ctx).Execute(); err != nil {
+			return fmt.Errorf("create the outbox tables: %w", err)
+		}
 	}
 	return nil
 }
@@ -86,6 +106,9 @@ func Peek(ctx context.Context, db dbx.Builder, limit int) ([]driver.InsertParams
 
 // Remove deletes relayed jobs from the outbox.
 func Remove(ctx context.Context, db dbx.Builder, jobs []driver.InsertParams) error {
+	if len(jobs) == 0 {
+		return nil
+	}
 	ids := make([]string, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.ID
@@ -100,4 +123,31 @@ func Remove(ctx context.Context, db dbx.Builder, jobs []driver.InsertParams) err
 		return fmt.Errorf("remove %d jobs from the outbox: %w", len(jobs), err)
 	}
 	return nil
+}
+
+// Reject moves the job with the given id from the outbox to
+// _jobs_outbox_rejected, with the reason it cannot be relayed, and tells
+// whether this call moved it: false when another relay (of another process
+// on the same app database) did first. A crash between the two steps leaves
+// the job in both tables; moving it again keeps the first reason.
+func Reject(ctx context.Context, db dbx.Builder, id, reason string, now time.Time) (bool, error) {
+	_, err := db.NewQuery(`INSERT INTO _jobs_outbox_rejected
+			(id, topic, payload, run_at, max_retries, created, error, rejected)
+		SELECT id, topic, payload, run_at, max_retries, created, {:error}, {:rejected}
+		FROM _jobs_outbox WHERE id = {:id}
+		ON CONFLICT (id) DO NOTHING`).
+		WithContext(ctx).Bind(dbx.Params{"id": id, "error": reason, "rejected": now.UnixMicro()}).Execute()
+	if err != nil {
+		return false, fmt.Errorf("move job %s to _jobs_outbox_rejected: %w", id, err)
+	}
+	result, err := db.NewQuery(`DELETE FROM _jobs_outbox WHERE id = {:id}`).
+		WithContext(ctx).Bind(dbx.Params{"id": id}).Execute()
+	if err != nil {
+		return false, fmt.Errorf("remove rejected job %s from the outbox: %w", id, err)
+	}
+	removed, err := result.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("remove rejected job %s from the outbox: %w", id, err)
+	}
+	return removed > 0, nil
 }

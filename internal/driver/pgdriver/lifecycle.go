@@ -54,7 +54,7 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 		return d.insertMissing(ctx, jobs, args)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), err)
+		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), interpretError(err))
 	}
 	d.announcer.announce()
 	out := make([]driver.JobRow, len(jobs))
@@ -69,11 +69,11 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 func (d *Driver) insertMissing(ctx context.Context, jobs []driver.InsertParams, args []any) ([]driver.JobRow, error) {
 	rows, err := d.pool.Query(ctx, insertMissingSQL, args...)
 	if err != nil {
-		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), err)
+		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), interpretError(err))
 	}
 	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), err)
+		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), interpretError(err))
 	}
 	if len(inserted) > 0 {
 		d.announcer.announce()

@@ -2,6 +2,8 @@ package pgdriver
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,11 +62,25 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == uniqueViolation
 }
 
-// interpretError maps pgx's errors to the driver's sentinels; other errors
-// pass through unchanged.
+// refusalClasses are the SQLSTATE classes of errors caused by the values a
+// statement sent rather than by the server or the connection: 22 data
+// exception (text that is not UTF-8, a number out of range), 23 integrity
+// constraint violation, and 54 program limit exceeded (JSON nested deeper
+// than the server's max_stack_depth allows, an index row too large).
+var refusalClasses = []string{"22", "23", "54"}
+
+// interpretError maps pgx's errors to the driver's sentinels: no rows is
+// ErrNotFound, an error of one of the refusalClasses is ErrRejected (still
+// wrapping the server's error). Insert handles the unique violation of an
+// id already stored before it gets here. Other errors pass through
+// unchanged.
 func interpretError(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return driver.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && len(pgErr.Code) == 5 && slices.Contains(refusalClasses, pgErr.Code[:2]) {
+		return fmt.Errorf("%w: %w", driver.ErrRejected, err)
 	}
 	return err
 }

@@ -1,0 +1,193 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/outbox"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// outboxRow is an outbox row as an older version or a bug might have
+// written it: nothing checks it.
+func outboxRow(id, topic, payload string, maxRetries int, created time.Time) driver.InsertParams {
+	return driver.InsertParams{
+		ID: id, Topic: topic, Payload: []byte(payload), RunAt: created, MaxRetries: maxRetries, Now: created,
+	}
+}
+
+// rejectedRows returns the error of every row of _jobs_outbox_rejected, by
+// job id.
+func rejectedRows(t *testing.T, app core.App) map[string]string {
+	t.Helper()
+	var rows []struct {
+		ID    string `db:"id"`
+		Error string `db:"error"`
+	}
+	if err := app.NonconcurrentDB().NewQuery(`SELECT id, error FROM _jobs_outbox_rejected`).All(&rows); err != nil {
+		t.Fatalf("read _jobs_outbox_rejected: %v", err)
+	}
+	byID := make(map[string]string, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r.Error
+	}
+	return byID
+}
+
+// expectOutboxEmpty fails the test unless the app's outbox is empty.
+func expectOutboxEmpty(t *testing.T, app core.App) {
+	t.Helper()
+	var n int
+	if err := app.NonconcurrentDB().NewQuery(`SELECT COUNT(*) FROM _jobs_outbox`).Row(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d jobs are left in the outbox", n)
+	}
+}
+
+// refuseTopic makes the PostgreSQL job table at dsn refuse jobs of topic,
+// as a reason to refuse a row that no check of the plugin foresees.
+func refuseTopic(t *testing.T, dsn, topic string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(t.Context(), `ALTER TABLE _jobs ADD CONSTRAINT refused_topic CHECK (topic <> '`+topic+`')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRelayMovesAsideRowsThatCannotBeStored puts rows PostgreSQL cannot or
+// will not store into the outbox, ahead of a transactional enqueue: the
+// good job is relayed, the bad rows are moved to _jobs_outbox_rejected with
+// their errors, and a relay started later (as after a restart) finds
+// another bad row without getting stuck either, logging it once.
+func TestRelayMovesAsideRowsThatCannotBeStored(t *testing.T) {
+	app := newApp(t, backendNamed(t, "postgres"), testConfig())
+	store := GetJobStore(app)
+	refuseTopic(t, store.p.config.PostgresDSN, "refused")
+	earlier := time.Now().Add(-time.Minute)
+	bad := []driver.InsertParams{
+		outboxRow("badutf8xxxxxxx1", "t", "{\"name\":\"caf\xe9\"}", 3, earlier),
+		outboxRow("badretriesxxxx1", "t", `{}`, 1<<40, earlier.Add(time.Millisecond)),
+		outboxRow("badtopicxxxxxx1", "refused", `{}`, 3, earlier.Add(2*time.Millisecond)),
+	}
+	if err := outbox.Add(t.Context(), app.NonconcurrentDB(), bad); err != nil {
+		t.Fatal(err)
+	}
+
+	var good *Job
+	err := app.RunInTransaction(func(txApp core.App) error {
+		var err error
+		good, err = GetJobStore(txApp).Enqueue("t", map[string]any{"n": 1})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Get(good.ID); err != nil {
+		t.Fatalf("the transactional job is not in PostgreSQL after the commit: %v", err)
+	}
+	expectOutboxEmpty(t, app)
+	rejected := rejectedRows(t, app)
+	for _, j := range bad {
+		if rejected[j.ID] == "" {
+			t.Errorf("job %s is not in _jobs_outbox_rejected with an error: %v", j.ID, rejected)
+		}
+		if _, err := store.Get(j.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("the bad job %s reached PostgreSQL: %v", j.ID, err)
+		}
+	}
+	if len(rejected) != len(bad) {
+		t.Errorf("%d rows rejected, want %d", len(rejected), len(bad))
+	}
+	if e := rejected["badtopicxxxxxx1"]; !strings.Contains(e, "refused_topic") || !strings.Contains(e, "23514") {
+		t.Errorf("PostgreSQL's refusal is stored as %q, want the constraint and SQLSTATE 23514", e)
+	}
+
+	// The process ends; another starts on the same data with a bad row
+	// ahead of a good one in the outbox.
+	db, err := store.p.currentDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.relay.stop()
+	next, err := store.p.insertParams("t", map[string]any{"n": 2}, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := []driver.InsertParams{outboxRow("badtopicxxxxxx2", "refused", `{}`, 3, earlier), next}
+	if err := outbox.Add(t.Context(), app.NonconcurrentDB(), later); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	restarted := startRelay(app.NonconcurrentDB(), db.drv, time.Hour, func() {}, slog.New(slog.NewTextHandler(&logs, nil)))
+	restarted.stop()
+	if _, err := store.Get(next.ID); err != nil {
+		t.Fatalf("the good job behind a bad one was not relayed after a restart: %v", err)
+	}
+	expectOutboxEmpty(t, app)
+	if rejectedRows(t, app)["badtopicxxxxxx2"] == "" {
+		t.Error("the bad row met after a restart is not in _jobs_outbox_rejected")
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "badtopicxxxxxx2") {
+		t.Errorf("logged %d errors, want one naming the job:\n%s", n, logs.String())
+	}
+}
+
+// unreachable is a job database that cannot be reached; it counts the
+// inserts tried.
+type unreachable struct {
+	driver.Driver
+	inserts atomic.Int32
+}
+
+func (d *unreachable) Insert(context.Context, []driver.InsertParams) ([]driver.JobRow, error) {
+	d.inserts.Add(1)
+	return nil, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+}
+
+// TestRelayKeepsRowsWhileTheJobDatabaseIsUnreachable checks that a relay
+// that cannot reach the job database moves nothing aside: every row stays
+// in the outbox for the next round, and the outage is logged once.
+func TestRelayKeepsRowsWhileTheJobDatabaseIsUnreachable(t *testing.T) {
+	app := newApp(t, backendNamed(t, "sqlite"), testConfig())
+	if err := outbox.Migrate(t.Context(), app.NonconcurrentDB()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	rows := []driver.InsertParams{outboxRow("keptxxxxxxxxxx1", "t", `{}`, 3, now), outboxRow("keptxxxxxxxxxx2", "t", `{}`, 3, now)}
+	if err := outbox.Add(t.Context(), app.NonconcurrentDB(), rows); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	drv := &unreachable{}
+	r := startRelay(app.NonconcurrentDB(), drv, time.Millisecond, func() {}, slog.New(slog.NewTextHandler(&logs, nil)))
+	waitFor(t, 5*time.Second, "a few relay rounds", func() bool { return drv.inserts.Load() >= 3 })
+	r.stop()
+	var left int
+	if err := app.NonconcurrentDB().NewQuery(`SELECT COUNT(*) FROM _jobs_outbox`).Row(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != len(rows) {
+		t.Errorf("%d jobs left in the outbox, want %d", left, len(rows))
+	}
+	if rejected := rejectedRows(t, app); len(rejected) != 0 {
+		t.Errorf("rows moved aside during an outage: %v", rejected)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("logged %d errors, want one:\n%s", n, logs.String())
+	}
+}
