@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
@@ -18,6 +19,7 @@ const maxFinishBatch = 256
 type completer struct {
 	drv    driver.Driver
 	logger *slog.Logger
+	clock  *clock.Clock
 	// onRetry is told the run time of every job that goes back to pending.
 	onRetry func(time.Time)
 
@@ -28,10 +30,11 @@ type completer struct {
 	stopped chan struct{}
 }
 
-func newCompleter(drv driver.Driver, logger *slog.Logger, onRetry func(time.Time)) *completer {
+func newCompleter(drv driver.Driver, logger *slog.Logger, clk *clock.Clock, onRetry func(time.Time)) *completer {
 	c := &completer{
 		drv:     drv,
 		logger:  logger,
+		clock:   clk,
 		onRetry: onRetry,
 		signal:  make(chan struct{}, 1),
 		stopped: make(chan struct{}),
@@ -97,7 +100,7 @@ func (c *completer) loop() {
 func (c *completer) write(batch []driver.Outcome) {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		_, err := c.drv.Finish(context.Background(), batch, time.Now())
+		_, err := c.drv.Finish(context.Background(), batch, c.clock.Now())
 		if err == nil {
 			break
 		}

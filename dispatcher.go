@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
@@ -52,7 +53,7 @@ func (d *dispatcher) wake() {
 
 // wakeLater tells the loop that a job becomes runnable at t.
 func (d *dispatcher) wakeLater(t time.Time) {
-	if !t.After(time.Now()) {
+	if !t.After(d.p.clock.Now()) {
 		d.wake()
 		return
 	}
@@ -129,6 +130,8 @@ type dispatchRun struct {
 	d   *dispatcher
 	drv driver.Driver
 	cfg Config
+	// clock is the plugin's: every time written to a job comes from it.
+	clock *clock.Clock
 	// claimsInFlight is how many claims may be on their way at once.
 	claimsInFlight int
 	logger         *slog.Logger
@@ -169,6 +172,7 @@ func newDispatchRun(d *dispatcher, db *jobDB) *dispatchRun {
 		drv:            db.drv,
 		claimsInFlight: db.claimsInFlight,
 		cfg:            d.p.config,
+		clock:          &d.p.clock,
 		logger:         d.p.app.Logger(),
 		stopClaiming:   stopClaiming,
 		loopDone:       make(chan struct{}),
@@ -181,7 +185,7 @@ func newDispatchRun(d *dispatcher, db *jobDB) *dispatchRun {
 		running:        make(map[*Job]struct{}),
 		released:       make(map[*Job]struct{}),
 	}
-	r.completer = newCompleter(db.drv, r.logger, d.wakeLater)
+	r.completer = newCompleter(db.drv, r.logger, r.clock, d.wakeLater)
 	r.workers.Add(r.cfg.Workers)
 	for range r.cfg.Workers {
 		go r.work()
@@ -218,7 +222,7 @@ func (r *dispatchRun) nextRunAt(ctx context.Context) time.Time {
 
 // recoverExpired returns jobs with expired locks to pending (or failed).
 func (r *dispatchRun) recoverExpired(ctx context.Context) {
-	n, err := r.drv.RecoverExpired(ctx, driver.RecoverParams{Now: time.Now(), LastError: errLockExpired})
+	n, err := r.drv.RecoverExpired(ctx, driver.RecoverParams{Now: r.clock.Now(), LastError: errLockExpired})
 	if err != nil {
 		if ctx.Err() == nil {
 			r.reportOutage(err)
@@ -254,7 +258,8 @@ type assignment struct {
 // startWorker hands job to a free worker; the caller has reserved one, so
 // this never blocks.
 func (r *dispatchRun) startWorker(job *Job) {
-	ctx, cancel := context.WithDeadline(r.jobsCtx, job.LockedUntil)
+	// The context ends at the lock's expiry by the clock that set it.
+	ctx, cancel := context.WithTimeout(r.jobsCtx, r.clock.Until(job.LockedUntil))
 	job.ctx = ctx
 	r.mu.Lock()
 	r.running[job] = struct{}{}
@@ -299,14 +304,14 @@ func (r *dispatchRun) outcome(job *Job, err error) driver.Outcome {
 		o.Status = StatusCompleted
 	case r.jobsCtx.Err() != nil:
 		// Cancelled by shutdown: not the job's fault, run it again soon.
-		o.Status, o.RunAt, o.ReleaseAttempt = StatusPending, time.Now(), true
+		o.Status, o.RunAt, o.ReleaseAttempt = StatusPending, r.clock.Now(), true
 	case job.Attempts > job.MaxRetries:
 		o.Status, o.LastError = StatusFailed, storableErrorText(err)
 		r.logger.Warn("jobs: job failed for good", "job", job.ID, "topic", job.Topic,
 			"attempts", job.Attempts, "error", err)
 	default:
 		o.Status, o.LastError = StatusPending, storableErrorText(err)
-		o.RunAt = time.Now().Add(r.cfg.RetryBackoff(job.Attempts))
+		o.RunAt = r.clock.Now().Add(r.cfg.RetryBackoff(job.Attempts))
 	}
 	return o
 }
@@ -355,7 +360,7 @@ func (r *dispatchRun) shutdown(grace time.Duration) error {
 // pending, fenced by their claim, without using up an attempt.
 func (r *dispatchRun) releaseRunning() error {
 	r.mu.Lock()
-	now := time.Now()
+	now := r.clock.Now()
 	outcomes := make([]driver.Outcome, 0, len(r.running))
 	for job := range r.running {
 		r.released[job] = struct{}{}

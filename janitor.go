@@ -54,7 +54,7 @@ func janitorInterval(cfg Config) time.Duration {
 // whose jobs have been runnable for unhandledWarnAfter while this process
 // has no handler for it: such jobs wait until some process registers one.
 func (r *dispatchRun) warnUnhandled(ctx context.Context, warned map[string]bool) {
-	since := time.Now().Add(-unhandledWarnAfter)
+	since := r.clock.Now().Add(-unhandledWarnAfter)
 	waiting, err := r.drv.WaitingTopics(ctx, driver.WaitingParams{RunnableSince: since})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -75,7 +75,7 @@ func (r *dispatchRun) warnUnhandled(ctx context.Context, warned map[string]bool)
 
 // deleteExpired deletes completed jobs past retention, batch by batch.
 func (r *dispatchRun) deleteExpired(ctx context.Context) {
-	before := time.Now().Add(-r.cfg.Retention)
+	before := r.clock.Now().Add(-r.cfg.Retention)
 	for range cleanupMaxRounds {
 		n, err := r.drv.DeleteCompleted(ctx, before, cleanupBatch)
 		if err != nil {

@@ -35,6 +35,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
 	"github.com/pocketbase/pocketbase/core"
@@ -65,6 +66,9 @@ type plugin struct {
 	config     Config
 	handlers   handlerRegistry
 	dispatcher *dispatcher
+	// clock gives every time the plugin writes to a job or compares with
+	// one; tests shift it to play a process whose clock is off.
+	clock clock.Clock
 
 	mu sync.RWMutex
 	// db is nil until the app is bootstrapped, after it terminates, and

@@ -77,7 +77,7 @@ func (r *dispatchRun) loop(ctx context.Context) {
 
 		if at := r.d.takeWakeAt(); !at.IsZero() && (timerAt.IsZero() || at.Before(timerAt)) {
 			timerAt = at
-			timer.Reset(time.Until(at))
+			timer.Reset(r.clock.Until(at))
 		}
 
 		select {
@@ -124,7 +124,7 @@ func (r *dispatchRun) claim(ctx context.Context, limit int) claimResult {
 	if len(topics) == 0 || ctx.Err() != nil {
 		return res
 	}
-	now := time.Now()
+	now := r.clock.Now()
 	res.rows, res.err = r.drv.Claim(context.WithoutCancel(ctx), driver.ClaimParams{
 		Topics:      topics,
 		Limit:       limit,

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
 	"github.com/pocketbase/dbx"
@@ -24,6 +25,7 @@ type relay struct {
 	drv     driver.Driver
 	onMoved func()
 	logger  *slog.Logger
+	clock   *clock.Clock
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -35,13 +37,14 @@ type relay struct {
 }
 
 // startRelay starts a relay; stop it with stop.
-func startRelay(appDB dbx.Builder, drv driver.Driver, every time.Duration, onMoved func(), logger *slog.Logger) *relay {
+func startRelay(appDB dbx.Builder, drv driver.Driver, every time.Duration, onMoved func(), logger *slog.Logger, clk *clock.Clock) *relay {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &relay{
 		appDB:   appDB,
 		drv:     drv,
 		onMoved: onMoved,
 		logger:  logger,
+		clock:   clk,
 		cancel:  cancel,
 		done:    make(chan struct{}),
 	}
@@ -165,7 +168,7 @@ func (r *relay) insertEach(ctx context.Context, jobs []driver.InsertParams) ([]d
 // reject moves job from the outbox to _jobs_outbox_rejected with the reason
 // it cannot be relayed, and logs it: once, by the relay that moved it.
 func (r *relay) reject(ctx context.Context, job driver.InsertParams, reason error) error {
-	moved, err := outbox.Reject(ctx, r.appDB, job.ID, reason.Error(), time.Now())
+	moved, err := outbox.Reject(ctx, r.appDB, job.ID, reason.Error(), r.clock.Now())
 	if err != nil {
 		return err
 	}

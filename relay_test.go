@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
 	"github.com/pocketbase/pocketbase/core"
@@ -133,7 +134,7 @@ func TestRelayMovesAsideRowsThatCannotBeStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	restarted := startRelay(app.NonconcurrentDB(), db.drv, time.Hour, func() {}, slog.New(slog.NewTextHandler(&logs, nil)))
+	restarted := startRelay(app.NonconcurrentDB(), db.drv, time.Hour, func() {}, slog.New(slog.NewTextHandler(&logs, nil)), &store.p.clock)
 	restarted.stop()
 	if _, err := store.Get(next.ID); err != nil {
 		t.Fatalf("the good job behind a bad one was not relayed after a restart: %v", err)
@@ -174,7 +175,7 @@ func TestRelayKeepsRowsWhileTheJobDatabaseIsUnreachable(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	drv := &unreachable{}
-	r := startRelay(app.NonconcurrentDB(), drv, time.Millisecond, func() {}, slog.New(slog.NewTextHandler(&logs, nil)))
+	r := startRelay(app.NonconcurrentDB(), drv, time.Millisecond, func() {}, slog.New(slog.NewTextHandler(&logs, nil)), new(clock.Clock))
 	waitFor(t, 5*time.Second, "a few relay rounds", func() bool { return drv.inserts.Load() >= 3 })
 	r.stop()
 	var left int

@@ -68,7 +68,7 @@ func (s *JobStore) EnqueueWithOptions(topic string, payload any, opts *JobEnqueu
 	if s.p == nil {
 		return nil, s.err
 	}
-	params, err := s.p.insertParams(topic, payload, opts, time.Now())
+	params, err := s.p.insertParams(topic, payload, opts, s.p.clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (s *JobStore) EnqueueMany(items []JobEnqueueItem) ([]*Job, error) {
 	if len(items) == 0 {
 		return []*Job{}, nil
 	}
-	now := time.Now()
+	now := s.p.clock.Now()
 	params := make([]driver.InsertParams, len(items))
 	for i, item := range items {
 		var err error
@@ -219,7 +219,7 @@ func (s *JobStore) Requeue(id string) (*Job, error) {
 	if !storableText(id) {
 		return nil, fmt.Errorf("requeue job %q: %w", id, ErrNotFound)
 	}
-	now := time.Now()
+	now := s.p.clock.Now()
 	row, err := d.Requeue(context.Background(), id, now, now)
 	if errors.Is(err, driver.ErrWrongStatus) {
 		err = ErrCannotRequeue

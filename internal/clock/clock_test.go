@@ -1,0 +1,33 @@
+package clock
+
+import (
+	"testing"
+	"time"
+)
+
+func TestZeroClockIsTheSystemClock(t *testing.T) {
+	var c Clock
+	before := time.Now()
+	now := c.Now()
+	if now.Before(before) || now.After(time.Now()) {
+		t.Fatalf("the zero Clock says %v, outside the system clock's [%v, now]", now, before)
+	}
+}
+
+func TestShiftMovesNowAndUntil(t *testing.T) {
+	for _, offset := range []time.Duration{5 * time.Minute, -5 * time.Minute, 0} {
+		var c Clock
+		c.Shift(offset)
+		before := time.Now().Add(offset)
+		now := c.Now()
+		if now.Before(before) || now.After(time.Now().Add(offset)) {
+			t.Errorf("shifted by %v, the clock says %v, want about %v", offset, now, before)
+		}
+		// A time the system clock says is an hour away is an hour less
+		// the offset away by c.
+		in := c.Until(time.Now().Add(time.Hour))
+		if want := time.Hour - offset; in > want || in < want-time.Second {
+			t.Errorf("shifted by %v, an hour from now is %v away, want about %v", offset, in, want)
+		}
+	}
+}
