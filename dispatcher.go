@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/outage"
 )
 
 // Last errors written by the dispatcher itself.
@@ -160,8 +161,8 @@ type dispatchRun struct {
 	// released holds jobs given back at shutdown whose handler still runs.
 	released map[*Job]struct{}
 
-	// outage is set while claiming fails, so an outage is logged once.
-	outage bool
+	// outage logs an outage of the job database once each way.
+	outage *outage.Log
 }
 
 func newDispatchRun(d *dispatcher, db *jobDB) *dispatchRun {
@@ -184,6 +185,9 @@ func newDispatchRun(d *dispatcher, db *jobDB) *dispatchRun {
 		slotFreed:      make(chan struct{}, d.p.config.Workers),
 		running:        make(map[*Job]struct{}),
 		released:       make(map[*Job]struct{}),
+		outage: outage.New(d.p.app.Logger(), slog.LevelError,
+			"jobs: the job database is unavailable; retrying every poll interval",
+			"jobs: the job database is available again"),
 	}
 	r.completer = newCompleter(db.drv, r.logger, r.clock, d.wakeLater)
 	r.workers.Add(r.cfg.Workers)
@@ -213,7 +217,7 @@ func (r *dispatchRun) nextRunAt(ctx context.Context) time.Time {
 	next, err := r.drv.NextRunAt(ctx, r.d.p.handlers.list())
 	if err != nil {
 		if ctx.Err() == nil {
-			r.reportOutage(err)
+			r.outage.Failed(err)
 		}
 		return time.Time{}
 	}
@@ -225,26 +229,12 @@ func (r *dispatchRun) recoverExpired(ctx context.Context) {
 	n, err := r.drv.RecoverExpired(ctx, driver.RecoverParams{Now: r.clock.Now(), LastError: errLockExpired})
 	if err != nil {
 		if ctx.Err() == nil {
-			r.reportOutage(err)
+			r.outage.Failed(err)
 		}
 		return
 	}
 	if n > 0 {
 		r.logger.Warn("jobs: recovered jobs whose lock expired", "jobs", n)
-	}
-}
-
-func (r *dispatchRun) reportOutage(err error) {
-	if !r.outage {
-		r.outage = true
-		r.logger.Error("jobs: the job database is unavailable; retrying every poll interval", "error", err)
-	}
-}
-
-func (r *dispatchRun) reportRecovered() {
-	if r.outage {
-		r.outage = false
-		r.logger.Info("jobs: the job database is available again")
 	}
 }
 

@@ -138,9 +138,9 @@ func (r *dispatchRun) claim(ctx context.Context, limit int) claimResult {
 func (r *dispatchRun) reportClaim(ctx context.Context, err error) {
 	switch {
 	case err == nil:
-		r.reportRecovered()
+		r.outage.Recovered()
 	case ctx.Err() == nil:
-		r.reportOutage(err)
+		r.outage.Failed(err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/outage"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
 	"github.com/pocketbase/dbx"
 )
@@ -30,10 +31,12 @@ type relay struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// outage logs an outage of the job database once each way.
+	outage *outage.Log
+
 	// mu serialises rounds, so a commit's own round and the loop's never
-	// move the same rows at once; outage is guarded by it.
-	mu     sync.Mutex
-	outage bool
+	// move the same rows at once.
+	mu sync.Mutex
 }
 
 // startRelay starts a relay; stop it with stop.
@@ -45,8 +48,11 @@ func startRelay(appDB dbx.Builder, drv driver.Driver, every time.Duration, onMov
 		onMoved: onMoved,
 		logger:  logger,
 		clock:   clk,
-		cancel:  cancel,
-		done:    make(chan struct{}),
+		outage: outage.New(logger, slog.LevelError,
+			"jobs: cannot relay transactional jobs to the job database; retrying",
+			"jobs: relaying transactional jobs again"),
+		cancel: cancel,
+		done:   make(chan struct{}),
 	}
 	go r.loop(ctx, every)
 	return r
@@ -88,16 +94,12 @@ func (r *relay) moveAll(ctx context.Context) {
 	for {
 		taken, relayed, err := r.moveBatch(ctx)
 		if err != nil {
-			if ctx.Err() == nil && !r.outage {
-				r.outage = true
-				r.logger.Error("jobs: cannot relay transactional jobs to the job database; retrying", "error", err)
+			if ctx.Err() == nil {
+				r.outage.Failed(err)
 			}
 			return
 		}
-		if r.outage {
-			r.outage = false
-			r.logger.Info("jobs: relaying transactional jobs again")
-		}
+		r.outage.Recovered()
 		if relayed > 0 {
 			r.onMoved()
 		}

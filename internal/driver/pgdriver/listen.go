@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pocketbase-jobs/jobs/internal/outage"
 )
 
 // Timing of the listener. A connection that stayed up for healthyAfter
@@ -34,7 +36,13 @@ const (
 // channel, say). Notifications carry no payload: each only says "look for
 // runnable jobs".
 func (d *Driver) Listen(ctx context.Context, onNotify func()) error {
-	l := &listener{cfg: d.pool.Config().ConnConfig, onNotify: onNotify, logger: d.logger}
+	l := &listener{
+		cfg:      d.pool.Config().ConnConfig,
+		onNotify: onNotify,
+		outage: outage.New(d.logger, slog.LevelWarn,
+			"jobs: no connection for PostgreSQL notifications; reconnecting",
+			"jobs: listening for PostgreSQL notifications again"),
+	}
 	var backoff time.Duration
 	for {
 		started := time.Now()
@@ -42,7 +50,7 @@ func (d *Driver) Listen(ctx context.Context, onNotify func()) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		l.failed(err)
+		l.outage.Failed(err)
 		if time.Since(started) >= healthyAfter {
 			backoff = 0
 		}
@@ -57,9 +65,8 @@ func (d *Driver) Listen(ctx context.Context, onNotify func()) error {
 type listener struct {
 	cfg      *pgx.ConnConfig
 	onNotify func()
-	logger   *slog.Logger
-	// outage is set while Listen has no working connection and has said so.
-	outage bool
+	// outage logs the loss of the connection once, and its return once.
+	outage *outage.Log
 }
 
 // session connects, listens and waits for notifications until the
@@ -79,7 +86,7 @@ func (l *listener) session(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
 		return fmt.Errorf("listen on %s: %w", Channel, err)
 	}
-	l.recovered()
+	l.outage.Recovered()
 	l.onNotify()
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, pingEvery)
@@ -109,24 +116,6 @@ func (l *listener) ping(ctx context.Context, conn *pgx.Conn) error {
 		return fmt.Errorf("ping: %w", err)
 	}
 	return nil
-}
-
-// failed reports the start of an outage, once.
-func (l *listener) failed(err error) {
-	if l.outage {
-		return
-	}
-	l.outage = true
-	l.logger.Warn("jobs: no connection for PostgreSQL notifications; reconnecting", "error", err)
-}
-
-// recovered reports the end of an outage.
-func (l *listener) recovered() {
-	if !l.outage {
-		return
-	}
-	l.outage = false
-	l.logger.Info("jobs: listening for PostgreSQL notifications again")
 }
 
 // jitter spreads reconnects of many processes: a random duration in
