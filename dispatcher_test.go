@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/service"
 )
 
 var errTest = errors.New("handler failed on purpose")
@@ -252,7 +253,7 @@ func TestExpiredLockIsRecovered(t *testing.T) {
 			t.Fatal(err)
 		}
 		done := waitStatus(t, store, job.ID, StatusCompleted)
-		if calls.get(job.ID) != 1 || done.Attempts != 2 || done.LastError != errLockExpired {
+		if calls.get(job.ID) != 1 || done.Attempts != 2 || done.LastError != service.LockExpiredError {
 			t.Fatalf("calls %d, job %+v", calls.get(job.ID), done)
 		}
 	})
@@ -267,7 +268,7 @@ func TestExpiredLockOnLastAttemptFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		failed := waitStatus(t, store, job.ID, StatusFailed)
-		if failed.Attempts != 1 || failed.LastError != errLockExpired {
+		if failed.Attempts != 1 || failed.LastError != service.LockExpiredError {
 			t.Fatalf("job %+v", failed)
 		}
 	})
@@ -322,7 +323,7 @@ func TestLateResultOfExpiredClaimIsFenced(t *testing.T) {
 		first := crashedClaim(t, store, "t", 1)[0]
 		drv, _ := store.p.rootDriver()
 		ctx := context.Background()
-		if _, err := drv.RecoverExpired(ctx, driver.RecoverParams{Now: time.Now(), LastError: errLockExpired}); err != nil {
+		if _, err := drv.RecoverExpired(ctx, driver.RecoverParams{Now: time.Now(), LastError: service.LockExpiredError}); err != nil {
 			t.Fatal(err)
 		}
 		now := time.Now()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 )
@@ -59,7 +60,7 @@ func (h *logRecorder) count(level slog.Level, key, value string) int {
 }
 
 // TestUnhandledTopicIsWarnedOnce: jobs that have waited longer than
-// unhandledWarnAfter for a topic with no handler here are warned of, once
+// service.UnhandledWarnAfter for a topic with no handler here are warned of, once
 // per topic however often the janitor looks; waiting jobs of a handled
 // topic, and recent jobs of an unhandled one, are not.
 func TestUnhandledTopicIsWarnedOnce(t *testing.T) {
@@ -77,7 +78,7 @@ func TestUnhandledTopicIsWarnedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		store := GetJobStore(app)
-		longAgo := time.Now().Add(-2 * unhandledWarnAfter)
+		longAgo := time.Now().Add(-2 * service.UnhandledWarnAfter)
 		mustEnqueue(t, store, "orphan", nil, &JobEnqueueOptions{RunAt: longAgo})
 		mustEnqueue(t, store, "recent", nil, nil)
 		handled := mustEnqueue(t, store, "handled", nil, &JobEnqueueOptions{RunAt: longAgo})

@@ -104,7 +104,7 @@ func (p *plugin) insert(ctx context.Context, txApp core.App, jobs []driver.Inser
 // at run_at for delayed ones.
 func (p *plugin) wakeFor(jobs []driver.InsertParams) {
 	for _, j := range jobs {
-		p.dispatcher.wakeLater(j.RunAt)
+		p.waker.WakeAt(j.RunAt)
 	}
 }
 

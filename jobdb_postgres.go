@@ -27,7 +27,7 @@ func (p *plugin) openPostgres(ctx context.Context, app core.App) (*jobDB, error)
 	return &jobDB{
 		drv:            pg,
 		claimsInFlight: 2,
-		relay:          startRelay(quiet(app.NonconcurrentDB()), pg, p.config.PollInterval, p.dispatcher.wake, app.Logger(), &p.clock),
+		relay:          startRelay(quiet(app.NonconcurrentDB()), pg, p.config.PollInterval, p.waker.Wake, app.Logger(), &p.clock),
 		listen:         pg.Listen,
 		release:        pg.Close,
 	}, nil

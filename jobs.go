@@ -38,6 +38,7 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
+	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
 )
@@ -69,6 +70,9 @@ type plugin struct {
 	// clock gives every time the plugin writes to a job or compares with
 	// one; tests shift it to play a process whose clock is off.
 	clock clock.Clock
+	// waker wakes the claim loop: at once after an enqueue, or at a
+	// delayed job's run time.
+	waker *service.Waker
 
 	mu sync.RWMutex
 	// db is nil until the app is bootstrapped, after it terminates, and
@@ -127,8 +131,7 @@ func Register(app core.App, config Config) error {
 	store := &JobStore{err: ErrDisabled}
 	var p *plugin
 	if !config.Disabled {
-		p = &plugin{app: app, config: config}
-		p.dispatcher = newDispatcher(p)
+		p = newPlugin(app, config)
 		store = &JobStore{p: p}
 	}
 	if !setOnce(app, store) {
@@ -182,6 +185,22 @@ func Register(app core.App, config Config) error {
 		},
 	})
 	return nil
+}
+
+// newPlugin returns the state of the plugin on app, its dispatcher stopped
+// and its job database not open yet.
+func newPlugin(app core.App, config Config) *plugin {
+	p := &plugin{app: app, config: config}
+	p.waker = service.NewWaker(&p.clock)
+	p.dispatcher = &dispatcher{
+		config:   config,
+		clock:    &p.clock,
+		waker:    p.waker,
+		handlers: &p.handlers,
+		jobDB:    p.currentDB,
+		logger:   app.Logger,
+	}
+	return p
 }
 
 // GetJobStore returns the job store of app. app may be the registered app, a

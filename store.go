@@ -43,7 +43,7 @@ func (s *JobStore) Register(topic string, handler func(job *Job) error) error {
 	}
 	// Jobs of the topic may be waiting already: a running dispatcher
 	// claims them now rather than at its next poll.
-	s.p.dispatcher.wake()
+	s.p.waker.Wake()
 	return nil
 }
 
@@ -228,9 +228,9 @@ func (s *JobStore) Requeue(id string) (*Job, error) {
 		return nil, fmt.Errorf("requeue job %q: %w", id, err)
 	}
 	if s.txApp == nil {
-		s.p.dispatcher.wake()
+		s.p.waker.Wake()
 	} else {
-		onCommit(s.txApp, s.p.dispatcher.wake)
+		onCommit(s.txApp, s.p.waker.Wake)
 	}
 	return jobFromRow(row), nil
 }

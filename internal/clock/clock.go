@@ -9,6 +9,7 @@
 package clock
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 )
@@ -35,4 +36,21 @@ func (c *Clock) Until(t time.Time) time.Duration {
 // negative d; Shift(0) makes it the system clock again.
 func (c *Clock) Shift(d time.Duration) {
 	c.offset.Store(int64(d))
+}
+
+// Sleep waits for d, or until ctx ends, and reports whether d passed (and
+// ctx had not ended). It is the only way the runtime waits between
+// attempts: a bare time.Sleep would not end with a stop.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -29,5 +30,16 @@ func TestShiftMovesNowAndUntil(t *testing.T) {
 		if want := time.Hour - offset; in > want || in < want-time.Second {
 			t.Errorf("shifted by %v, an hour from now is %v away, want about %v", offset, in, want)
 		}
+	}
+}
+
+func TestSleepEndsWithItsContext(t *testing.T) {
+	if !Sleep(context.Background(), time.Millisecond) {
+		t.Fatal("a sleep that ran its course reports it did not")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if Sleep(ctx, time.Hour) || Sleep(ctx, 0) {
+		t.Fatal("a sleep under an ended context reports it ran its course")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/outage"
 )
 
@@ -54,7 +55,7 @@ func (d *Driver) Listen(ctx context.Context, onNotify func()) error {
 		if time.Since(started) >= healthyAfter {
 			backoff = 0
 		}
-		if !sleep(ctx, jitter(backoff)) {
+		if !clock.Sleep(ctx, jitter(backoff)) {
 			return nil
 		}
 		backoff = min(max(2*backoff, minBackoff), maxBackoff)
@@ -125,19 +126,4 @@ func jitter(d time.Duration) time.Duration {
 		return 0
 	}
 	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits for d or until ctx is done, and reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -1,0 +1,241 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/clock"
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/outage"
+)
+
+// gatherWait is the longest a claim waits for more workers to free up while
+// a backlog waits (see claimState).
+const gatherWait = time.Millisecond
+
+// LockExpiredError is the last error the claim loop gives a job whose lock
+// expired before its attempt finished.
+const LockExpiredError = "lock expired before the attempt finished (the process stopped or the handler outlived LockDuration)"
+
+// ClaimLoopConfig is what a ClaimLoop is built from.
+type ClaimLoopConfig struct {
+	Driver driver.Driver
+	Logger *slog.Logger
+	Clock  *clock.Clock
+	// Waker tells the loop when jobs may be runnable.
+	Waker *Waker
+	// Topics returns the topics that have a handler: the loop claims, and
+	// looks ahead at, only those. The caller must not modify the slice.
+	Topics func() []string
+	// Run hands a claimed job to a free worker. The loop reserved the
+	// worker before it claimed, so Run never has to wait for one.
+	Run func(driver.JobRow)
+	// Freed gets a token each time a worker finishes a job.
+	Freed <-chan struct{}
+	// Workers is how many jobs may run at once.
+	Workers int
+	// BatchSize is the most jobs one claim takes.
+	BatchSize int
+	// ClaimsInFlight is how many claims may be on their way at once.
+	ClaimsInFlight int
+	// PollInterval is how often the loop claims, recovers expired locks and
+	// looks ahead without being woken.
+	PollInterval time.Duration
+	// LockDuration is how long a claimed job stays locked.
+	LockDuration time.Duration
+}
+
+// ClaimLoop claims jobs whenever there may be runnable ones and free
+// workers: on a wake-up, when workers free up after a full claim, at a
+// delayed job's run time, and every PollInterval. Claims run on goroutines
+// of their own and report back to the loop, which hands each claimed job to
+// a worker. Every poll also returns the jobs whose lock expired to pending
+// (or failed); after a claim that leaves no backlog, the loop looks ahead
+// once for the next delayed job and asks its Waker to wake it then.
+type ClaimLoop struct {
+	cfg ClaimLoopConfig
+	// outage logs an outage of the job database once each way.
+	outage *outage.Log
+	runner
+}
+
+var _ Service = (*ClaimLoop)(nil)
+
+// NewClaimLoop returns a claim loop; Start starts it.
+func NewClaimLoop(cfg ClaimLoopConfig) *ClaimLoop {
+	return &ClaimLoop{
+		cfg: cfg,
+		outage: outage.New(cfg.Logger, slog.LevelError,
+			"jobs: the job database is unavailable; retrying every poll interval",
+			"jobs: the job database is available again"),
+		runner: runner{name: "the claim loop"},
+	}
+}
+
+// Start starts claiming.
+func (l *ClaimLoop) Start() { l.start(l.run) }
+
+// Stop stops claiming. A claim on its way is seen through, and its jobs
+// handed to workers, until ctx ends: its rows may be committed already, and
+// dropping them would strand them in processing until their locks expire.
+func (l *ClaimLoop) Stop(ctx context.Context) error { return l.stop(ctx) }
+
+// claimResult is what one claim brought back to the loop.
+type claimResult struct {
+	limit int
+	rows  []driver.JobRow
+	err   error
+}
+
+// run is the loop: it waits for a reason to claim, and claims as the claim
+// state decides.
+func (l *ClaimLoop) run(quit, abort context.Context) {
+	state := newClaimState(l.cfg.Workers, l.cfg.BatchSize, l.cfg.ClaimsInFlight)
+	claimed := make(chan claimResult, l.cfg.ClaimsInFlight)
+	defer func() {
+		for range state.inFlight {
+			l.handOut(<-claimed)
+		}
+	}()
+
+	poll := time.NewTicker(l.cfg.PollInterval)
+	defer poll.Stop()
+	timer, gather := newStoppedTimer(), newStoppedTimer()
+	defer timer.Stop()
+	defer gather.Stop()
+	// timerAt is the wake-up time timer is set for; zero when it is not.
+	var timerAt time.Time
+
+	l.recoverExpired(quit)
+	state.want()
+	lookAhead := true
+	for {
+		for {
+			limit, startGather := state.next()
+			if startGather {
+				gather.Reset(gatherWait)
+				state.gatherStarted()
+			}
+			if limit == 0 {
+				break
+			}
+			state.claimed(limit)
+			go func() { claimed <- l.claim(quit, abort, limit) }()
+		}
+		if at := l.cfg.Waker.next(); !at.Equal(timerAt) {
+			timerAt = at
+			timer.Stop()
+			if !at.IsZero() {
+				timer.Reset(l.cfg.Clock.Until(at))
+			}
+		}
+
+		select {
+		case <-quit.Done():
+			return
+		case res := <-claimed:
+			state.returned(res.limit, len(res.rows), res.err != nil)
+			l.reportClaim(quit, res.err)
+			l.handOut(res)
+			if !state.backlog && lookAhead && res.err == nil {
+				l.lookAhead(quit)
+				lookAhead = false
+			}
+		case <-l.cfg.Waker.woken():
+			state.want()
+		case <-poll.C:
+			l.recoverExpired(quit)
+			state.want()
+			lookAhead = true
+		case <-timer.C:
+			l.cfg.Waker.passed(timerAt)
+			timerAt = time.Time{}
+			state.want()
+			lookAhead = true
+		case <-gather.C:
+			state.gatherRang()
+		case <-l.cfg.Freed:
+			state.freed(1 + drain(l.cfg.Freed))
+		}
+	}
+}
+
+// claim locks up to limit jobs of the topics that have a handler, unless
+// the loop was told to quit before the claim began. A claim that began is
+// seen through, under abort.
+func (l *ClaimLoop) claim(quit, abort context.Context, limit int) claimResult {
+	res := claimResult{limit: limit}
+	topics := l.cfg.Topics()
+	if len(topics) == 0 || quit.Err() != nil {
+		return res
+	}
+	now := l.cfg.Clock.Now()
+	res.rows, res.err = l.cfg.Driver.Claim(abort, driver.ClaimParams{
+		Topics:      topics,
+		Limit:       limit,
+		Now:         now,
+		LockedUntil: now.Add(l.cfg.LockDuration),
+	})
+	return res
+}
+
+// handOut hands every job of a claim to a worker.
+func (l *ClaimLoop) handOut(res claimResult) {
+	for _, row := range res.rows {
+		l.cfg.Run(row)
+	}
+}
+
+// reportClaim logs the start and the end of an outage of claims, once each.
+func (l *ClaimLoop) reportClaim(quit context.Context, err error) {
+	switch {
+	case err == nil:
+		l.outage.Recovered()
+	case quit.Err() == nil:
+		l.outage.Failed(err)
+	}
+}
+
+// lookAhead asks the Waker to wake the loop at the run time of the next
+// delayed job, if there is one.
+func (l *ClaimLoop) lookAhead(ctx context.Context) {
+	next, err := l.cfg.Driver.NextRunAt(ctx, l.cfg.Topics())
+	switch {
+	case err != nil && ctx.Err() == nil:
+		l.outage.Failed(err)
+	case err == nil && !next.IsZero():
+		l.cfg.Waker.WakeAt(next)
+	}
+}
+
+// recoverExpired returns jobs whose lock expired to pending (or failed).
+func (l *ClaimLoop) recoverExpired(ctx context.Context) {
+	n, err := l.cfg.Driver.RecoverExpired(ctx, driver.RecoverParams{Now: l.cfg.Clock.Now(), LastError: LockExpiredError})
+	switch {
+	case err != nil && ctx.Err() == nil:
+		l.outage.Failed(err)
+	case n > 0:
+		l.cfg.Logger.Warn("jobs: recovered jobs whose lock expired", "jobs", n)
+	}
+}
+
+// newStoppedTimer returns a timer that has not been started.
+func newStoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+// drain takes every token ready on ch without blocking and counts them.
+func drain(ch <-chan struct{}) int {
+	n := 0
+	for {
+		select {
+		case <-ch:
+			n++
+		default:
+			return n
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package service
+
+// claimState is what the claim loop knows when it decides whether to claim:
+// the free workers, the claims on their way, and why a claim is wanted. The
+// loop changes it through its methods as events come in, and asks next what
+// to do; the decision itself is a pure function of the state.
+//
+// Every claim reserves the workers it may fill, so jobs never outnumber free
+// workers. While a backlog waits (the last claim came back full), a claim
+// waits until at least minClaim workers are free, or gatherWait passed, so a
+// busy queue claims in batches instead of one job per freed worker.
+type claimState struct {
+	// batchSize is the most jobs one claim takes.
+	batchSize int
+	// minClaim is the fewest free workers a claim waits for while a
+	// backlog waits.
+	minClaim int
+	// maxInFlight is how many claims may be on their way at once.
+	maxInFlight int
+
+	// free counts the workers that run no job and are not reserved by a
+	// claim on its way.
+	free int
+	// inFlight counts the claims on their way.
+	inFlight int
+	// wanted is set when a wake-up, a poll, a timer or a full claim asked
+	// for a claim that was not made yet.
+	wanted bool
+	// backlog is set when the last claim came back full: more jobs wait.
+	backlog bool
+	// gathering is set while the gather timer runs; gathered once it rang.
+	gathering, gathered bool
+}
+
+// newClaimState returns the state of a loop with workers free workers.
+func newClaimState(workers, batchSize, maxInFlight int) claimState {
+	return claimState{
+		batchSize:   batchSize,
+		minClaim:    max(1, min(batchSize, workers)/2),
+		maxInFlight: maxInFlight,
+		free:        workers,
+	}
+}
+
+// next decides what to do now: claim limit jobs (limit > 0); or nothing but
+// start the gather timer (gather), when a backlog waits for more workers to
+// free up; or nothing.
+func (s claimState) next() (limit int, gather bool) {
+	if !s.wanted || s.free == 0 || s.inFlight == s.maxInFlight {
+		return 0, false
+	}
+	if s.backlog && s.free < s.minClaim && !s.gathered {
+		return 0, !s.gathering
+	}
+	return min(s.free, s.batchSize), false
+}
+
+// want asks for a claim.
+func (s *claimState) want() {
+	s.wanted = true
+}
+
+// claimed records a claim of limit jobs put on its way. It answers every
+// wish for a claim so far; while a backlog waits, more claims follow as
+// workers free up.
+func (s *claimState) claimed(limit int) {
+	s.free -= limit
+	s.inFlight++
+	s.wanted, s.gathered = s.backlog, false
+}
+
+// returned records a claim of limit jobs that came back with got jobs, or
+// failed: the workers it did not fill are free again. A full claim means
+// more jobs may wait, and asks for another.
+func (s *claimState) returned(limit, got int, failed bool) {
+	s.inFlight--
+	s.free += limit - got
+	s.backlog = !failed && got == limit
+	if s.backlog {
+		s.wanted = true
+	}
+}
+
+// freed records n workers that finished their jobs.
+func (s *claimState) freed(n int) {
+	s.free += n
+}
+
+// gatherStarted records that the gather timer was started.
+func (s *claimState) gatherStarted() {
+	s.gathering = true
+}
+
+// gatherRang records that the gather timer rang: the next claim takes
+// however few workers are free.
+func (s *claimState) gatherRang() {
+	s.gathering, s.gathered = false, true
+}

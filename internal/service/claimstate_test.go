@@ -1,0 +1,113 @@
+package service
+
+import "testing"
+
+// TestClaimStateNext decides claims in every kind of state: ten workers,
+// claims of at most four jobs, two claims on their way at most (so a claim
+// waits for two free workers while a backlog waits).
+func TestClaimStateNext(t *testing.T) {
+	idle := newClaimState(10, 4, 2)
+	if idle.minClaim != 2 {
+		t.Fatalf("minClaim %d, want half the batch, 2", idle.minClaim)
+	}
+	with := func(change func(s *claimState)) claimState {
+		s := idle
+		change(&s)
+		return s
+	}
+	for _, c := range []struct {
+		name       string
+		state      claimState
+		wantLimit  int
+		wantGather bool
+	}{
+		{"nothing asked for", idle, 0, false},
+		{"asked, all workers free: a full batch", with(func(s *claimState) { s.wanted = true }), 4, false},
+		{"asked, fewer workers free than a batch: as many as are free",
+			with(func(s *claimState) { s.wanted, s.free = true, 3 }), 3, false},
+		{"asked, no worker free", with(func(s *claimState) { s.wanted, s.free = true, 0 }), 0, false},
+		{"asked, as many claims on their way as may be",
+			with(func(s *claimState) { s.wanted, s.inFlight = true, 2 }), 0, false},
+		{"asked, one claim on its way: another", with(func(s *claimState) { s.wanted, s.inFlight = true, 1 }), 4, false},
+		{"a backlog, enough workers free", with(func(s *claimState) { s.wanted, s.backlog, s.free = true, true, 2 }), 2, false},
+		{"a backlog, too few workers free: start gathering",
+			with(func(s *claimState) { s.wanted, s.backlog, s.free = true, true, 1 }), 0, true},
+		{"a backlog, too few workers free, gathering already",
+			with(func(s *claimState) { s.wanted, s.backlog, s.free, s.gathering = true, true, 1, true }), 0, false},
+		{"a backlog, too few workers free, gathered: claim them",
+			with(func(s *claimState) { s.wanted, s.backlog, s.free, s.gathered = true, true, 1, true }), 1, false},
+		{"no backlog, one worker free: claim it", with(func(s *claimState) { s.wanted, s.free = true, 1 }), 1, false},
+	} {
+		limit, gather := c.state.next()
+		if limit != c.wantLimit || gather != c.wantGather {
+			t.Errorf("%s: next() = %d, %v; want %d, %v", c.name, limit, gather, c.wantLimit, c.wantGather)
+		}
+	}
+}
+
+// claimStep is one event of a claim loop's life and what it must decide
+// then.
+type claimStep struct {
+	event      string
+	apply      func(s *claimState)
+	wantLimit  int
+	wantGather bool
+}
+
+// runClaimSteps applies each step's event to s, checks the decision, and
+// records a claim as started when it decides one.
+func runClaimSteps(t *testing.T, s claimState, steps []claimStep) {
+	t.Helper()
+	for _, step := range steps {
+		step.apply(&s)
+		limit, gather := s.next()
+		if limit != step.wantLimit || gather != step.wantGather {
+			t.Fatalf("after %s: next() = %d, %v; want %d, %v (state %+v)",
+				step.event, limit, gather, step.wantLimit, step.wantGather, s)
+		}
+		if gather {
+			s.gatherStarted()
+		}
+		if limit > 0 {
+			s.claimed(limit)
+		}
+	}
+}
+
+// TestClaimStateBusyQueueClaimsInBatches: a wake-up claims a full batch;
+// while claims come back full, claims follow as workers free up, but wait
+// for half a batch of them or for the gather timer, which runs on until it
+// rings.
+func TestClaimStateBusyQueueClaimsInBatches(t *testing.T) {
+	runClaimSteps(t, newClaimState(4, 4, 1), []claimStep{
+		{"a wake-up", (*claimState).want, 4, false},
+		{"a second wake-up while the claim is on its way", (*claimState).want, 0, false},
+		{"the claim came back full", func(s *claimState) { s.returned(4, 4, false) }, 0, false},
+		{"one worker freed", func(s *claimState) { s.freed(1) }, 0, true},
+		{"another freed while gathering", func(s *claimState) { s.freed(1) }, 2, false},
+		{"that claim came back full", func(s *claimState) { s.returned(2, 2, false) }, 0, false},
+		{"one worker freed, the gather timer still runs", func(s *claimState) { s.freed(1) }, 0, false},
+		{"the gather timer rang", (*claimState).gatherRang, 1, false},
+		{"that claim came back empty: the backlog's wish still stands, once",
+			func(s *claimState) { s.returned(1, 0, false) }, 1, false},
+		{"that claim came back empty too", func(s *claimState) { s.returned(1, 0, false) }, 0, false},
+		{"three workers freed, nothing asked for", func(s *claimState) { s.freed(3) }, 0, false},
+	})
+}
+
+// TestClaimStateSecondClaimOverlapsTheFirst: with two claims allowed on
+// their way (PostgreSQL), a backlog keeps two claims going, each sized to
+// the workers free when it starts. A failed claim frees its workers and ends
+// the backlog; the claim the backlog asked for still goes, once.
+func TestClaimStateSecondClaimOverlapsTheFirst(t *testing.T) {
+	runClaimSteps(t, newClaimState(10, 4, 2), []claimStep{
+		{"a wake-up", (*claimState).want, 4, false},
+		{"the first claim came back full", func(s *claimState) { s.returned(4, 4, false) }, 4, false},
+		{"the second claim is on its way: a third may go", func(*claimState) {}, 2, false},
+		{"two claims on their way", func(s *claimState) { s.freed(4) }, 0, false},
+		{"one came back full", func(s *claimState) { s.returned(4, 4, false) }, 4, false},
+		{"one failed: the backlog's wish still stands, once", func(s *claimState) { s.returned(2, 0, true) }, 2, false},
+		{"one came back short", func(s *claimState) { s.returned(4, 1, false) }, 0, false},
+		{"a wake-up", (*claimState).want, 3, false},
+	})
+}

@@ -1,0 +1,37 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Listener wakes the claim loop on every enqueue notification of any
+// process sharing a job database that sends them (PostgreSQL).
+type Listener struct {
+	// listen blocks, calling onNotify for every notification, until ctx
+	// ends.
+	listen func(ctx context.Context, onNotify func()) error
+	wake   func()
+	logger *slog.Logger
+	runner
+}
+
+var _ Service = (*Listener)(nil)
+
+// NewListener returns a listener that listens with listen and calls wake
+// for every notification; Start starts it.
+func NewListener(listen func(ctx context.Context, onNotify func()) error, wake func(), logger *slog.Logger) *Listener {
+	return &Listener{listen: listen, wake: wake, logger: logger, runner: runner{name: "the notification listener"}}
+}
+
+// Start starts listening.
+func (l *Listener) Start() { l.start(l.run) }
+
+// Stop stops listening.
+func (l *Listener) Stop(ctx context.Context) error { return l.stop(ctx) }
+
+func (l *Listener) run(quit, _ context.Context) {
+	if err := l.listen(quit, l.wake); err != nil && quit.Err() == nil {
+		l.logger.Error("jobs: the notification listener stopped; falling back to polling", "error", err)
+	}
+}
