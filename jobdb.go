@@ -3,10 +3,12 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
+	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -23,7 +25,7 @@ type jobDB struct {
 	// claim waits for the server.
 	claimsInFlight int
 	// relay moves transactional enqueues from the app's outbox; nil on SQLite.
-	relay *relay
+	relay *service.Relay
 	// listen blocks, calling onNotify for every enqueue of any process,
 	// until ctx ends; nil when the database has no notifications.
 	listen func(ctx context.Context, onNotify func()) error
@@ -61,7 +63,7 @@ func quiet(db dbx.Builder) dbx.Builder {
 // close stops the relay (after a last round) and releases the database.
 func (db *jobDB) close() {
 	if db.relay != nil {
-		db.relay.stop()
+		_ = db.relay.Stop(context.Background()) // it waits for the relay: no deadline to miss
 	}
 	if db.release != nil {
 		db.release()
@@ -70,11 +72,14 @@ func (db *jobDB) close() {
 
 // insert stores jobs: directly, or — for a store bound to a transaction —
 // in that transaction (SQLite) or in the app's outbox within it
-// (PostgreSQL). The dispatcher is woken now or after the commit.
-func (p *plugin) insert(ctx context.Context, txApp core.App, jobs []driver.InsertParams) ([]driver.JobRow, error) {
-	db, err := p.currentDB()
-	if err != nil {
-		return nil, err
+// (PostgreSQL). It calls wakeAt with the run time of every job stored, now
+// or after the commit; the relay wakes the claim loop for the jobs it
+// moves from the outbox.
+func (db *jobDB) insert(ctx context.Context, txApp core.App, jobs []driver.InsertParams, wakeAt func(time.Time)) ([]driver.JobRow, error) {
+	wake := func() {
+		for _, j := range jobs {
+			wakeAt(j.RunAt)
+		}
 	}
 	switch {
 	case txApp == nil:
@@ -82,29 +87,21 @@ func (p *plugin) insert(ctx context.Context, txApp core.App, jobs []driver.Inser
 		if err != nil {
 			return nil, err
 		}
-		p.wakeFor(jobs)
+		wake()
 		return rows, nil
 	case db.relay != nil:
 		if err := outbox.Add(ctx, txApp.NonconcurrentDB(), jobs); err != nil {
 			return nil, err
 		}
-		onCommit(txApp, db.relay.afterCommit)
+		onCommit(txApp, db.relay.AfterCommit)
 		return pendingRows(jobs), nil
 	default:
 		rows, err := sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB()).Insert(ctx, jobs)
 		if err != nil {
 			return nil, err
 		}
-		onCommit(txApp, func() { p.wakeFor(jobs) })
+		onCommit(txApp, wake)
 		return rows, nil
-	}
-}
-
-// wakeFor wakes the dispatcher for jobs just stored: now for runnable ones,
-// at run_at for delayed ones.
-func (p *plugin) wakeFor(jobs []driver.InsertParams) {
-	for _, j := range jobs {
-		p.waker.WakeAt(j.RunAt)
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/pgdriver"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
+	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -27,8 +29,24 @@ func (p *plugin) openPostgres(ctx context.Context, app core.App) (*jobDB, error)
 	return &jobDB{
 		drv:            pg,
 		claimsInFlight: 2,
-		relay:          startRelay(quiet(app.NonconcurrentDB()), pg, p.config.PollInterval, p.waker.Wake, app.Logger(), &p.clock),
+		relay:          p.startRelay(app, pg),
 		listen:         pg.Listen,
 		release:        pg.Close,
 	}, nil
+}
+
+// startRelay starts the relay of transactional enqueues from app's outbox
+// to the job database of drv.
+func (p *plugin) startRelay(app core.App, drv driver.Driver) *service.Relay {
+	r := service.NewRelay(service.RelayConfig{
+		AppDB:  quiet(app.NonconcurrentDB()),
+		Driver: drv,
+		Logger: app.Logger(),
+		Clock:  &p.clock,
+		Check:  checkRow,
+		Moved:  p.waker.Wake,
+		Every:  p.config.PollInterval,
+	})
+	r.Start()
+	return r
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
+	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -124,7 +125,9 @@ func TestRelayMovesAsideRowsThatCannotBeStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.relay.stop()
+	if err := db.relay.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	next, err := store.p.insertParams("t", map[string]any{"n": 2}, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -134,8 +137,10 @@ func TestRelayMovesAsideRowsThatCannotBeStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	restarted := startRelay(app.NonconcurrentDB(), db.drv, time.Hour, func() {}, slog.New(slog.NewTextHandler(&logs, nil)), &store.p.clock)
-	restarted.stop()
+	restarted := startTestRelay(app, db.drv, time.Hour, &logs)
+	if err := restarted.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := store.Get(next.ID); err != nil {
 		t.Fatalf("the good job behind a bad one was not relayed after a restart: %v", err)
 	}
@@ -146,6 +151,22 @@ func TestRelayMovesAsideRowsThatCannotBeStored(t *testing.T) {
 	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "badtopicxxxxxx2") {
 		t.Errorf("logged %d errors, want one naming the job:\n%s", n, logs.String())
 	}
+}
+
+// startTestRelay starts a relay from app's outbox to drv, every every,
+// that logs to logs, as a process starting on app's data would.
+func startTestRelay(app core.App, drv driver.Driver, every time.Duration, logs *bytes.Buffer) *service.Relay {
+	r := service.NewRelay(service.RelayConfig{
+		AppDB:  app.NonconcurrentDB(),
+		Driver: drv,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Clock:  new(clock.Clock),
+		Check:  checkRow,
+		Moved:  func() {},
+		Every:  every,
+	})
+	r.Start()
+	return r
 }
 
 // unreachable is a job database that cannot be reached; it counts the
@@ -175,9 +196,11 @@ func TestRelayKeepsRowsWhileTheJobDatabaseIsUnreachable(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	drv := &unreachable{}
-	r := startRelay(app.NonconcurrentDB(), drv, time.Millisecond, func() {}, slog.New(slog.NewTextHandler(&logs, nil)), new(clock.Clock))
+	r := startTestRelay(app, drv, time.Millisecond, &logs)
 	waitFor(t, 5*time.Second, "a few relay rounds", func() bool { return drv.inserts.Load() >= 3 })
-	r.stop()
+	if err := r.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	var left int
 	if err := app.NonconcurrentDB().NewQuery(`SELECT COUNT(*) FROM _jobs_outbox`).Row(&left); err != nil {
 		t.Fatal(err)

@@ -72,7 +72,7 @@ func (s *JobStore) EnqueueWithOptions(topic string, payload any, opts *JobEnqueu
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.p.insert(context.Background(), s.txApp, []driver.InsertParams{params})
+	rows, err := s.p.insert(s.txApp, []driver.InsertParams{params})
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %q: %w", topic, err)
 	}
@@ -104,7 +104,7 @@ func (s *JobStore) EnqueueMany(items []JobEnqueueItem) ([]*Job, error) {
 			return nil, fmt.Errorf("enqueue item %d: %w", i, err)
 		}
 	}
-	rows, err := s.p.insert(context.Background(), s.txApp, params)
+	rows, err := s.p.insert(s.txApp, params)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %d jobs: %w", len(items), err)
 	}
@@ -252,6 +252,16 @@ func (s *JobStore) Stop() error {
 		return s.err
 	}
 	return s.p.dispatcher.stop()
+}
+
+// insert stores jobs in the job database, or in txApp's transaction when it
+// is not nil, and wakes the claim loop for them.
+func (p *plugin) insert(txApp core.App, jobs []driver.InsertParams) ([]driver.JobRow, error) {
+	db, err := p.currentDB()
+	if err != nil {
+		return nil, err
+	}
+	return db.insert(context.Background(), txApp, jobs, p.waker.WakeAt)
 }
 
 // driver returns the SQL driver to use: the transaction's when the store is

@@ -1,4 +1,4 @@
-package jobs
+package service
 
 import (
 	"context"
@@ -17,70 +17,74 @@ import (
 // relayBatch is the most outbox jobs moved per round.
 const relayBatch = 500
 
-// relay moves jobs from the app database's outbox to the job database: right
-// after every commit that wrote to the outbox, and every poll interval (which
+// RelayConfig is what a Relay is built from.
+type RelayConfig struct {
+	// AppDB is the app's database, which holds the outbox.
+	AppDB dbx.Builder
+	// Driver is the job database's.
+	Driver driver.Driver
+	Logger *slog.Logger
+	Clock  *clock.Clock
+	// Check makes an enqueue's checks of a row read from the outbox, which
+	// an older version may have written without them; a row it refuses is
+	// moved aside.
+	Check func(driver.InsertParams) error
+	// Moved is called after a round relayed jobs.
+	Moved func()
+	// Every is how often the relay looks at the outbox unasked.
+	Every time.Duration
+}
+
+// Relay moves jobs from the app database's outbox to the job database:
+// right after every commit that wrote to the outbox, and every Every (which
 // also picks up what a failed round or a crash left behind). A job that
 // cannot be stored there is moved aside to the outbox's rejected table.
-type relay struct {
-	appDB   dbx.Builder
-	drv     driver.Driver
-	onMoved func()
-	logger  *slog.Logger
-	clock   *clock.Clock
-
-	cancel context.CancelFunc
-	done   chan struct{}
-
+type Relay struct {
+	cfg RelayConfig
 	// outage logs an outage of the job database once each way.
 	outage *outage.Log
-
 	// mu serialises rounds, so a commit's own round and the loop's never
 	// move the same rows at once.
 	mu sync.Mutex
+	runner
 }
 
-// startRelay starts a relay; stop it with stop.
-func startRelay(appDB dbx.Builder, drv driver.Driver, every time.Duration, onMoved func(), logger *slog.Logger, clk *clock.Clock) *relay {
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &relay{
-		appDB:   appDB,
-		drv:     drv,
-		onMoved: onMoved,
-		logger:  logger,
-		clock:   clk,
-		outage: outage.New(logger, slog.LevelError,
+var _ Service = (*Relay)(nil)
+
+// NewRelay returns a relay; Start starts it.
+func NewRelay(cfg RelayConfig) *Relay {
+	return &Relay{
+		cfg: cfg,
+		outage: outage.New(cfg.Logger, slog.LevelError,
 			"jobs: cannot relay transactional jobs to the job database; retrying",
 			"jobs: relaying transactional jobs again"),
-		cancel: cancel,
-		done:   make(chan struct{}),
+		runner: runner{name: "the relay"},
 	}
-	go r.loop(ctx, every)
-	return r
 }
 
-// afterCommit relays at once, on the committing goroutine, so a job enqueued
-// in a transaction is in the job database when RunInTransaction returns. If
-// that fails the loop retries every poll interval: the job stays safe in the
-// outbox.
-func (r *relay) afterCommit() {
+// Start starts the relay's rounds, the first at once.
+func (r *Relay) Start() { r.start(r.run) }
+
+// Stop ends the relay after the round in progress, then moves what is
+// left, until ctx ends.
+func (r *Relay) Stop(ctx context.Context) error { return r.stop(ctx) }
+
+// AfterCommit relays at once, on the committing goroutine, so a job
+// enqueued in a transaction is in the job database when RunInTransaction
+// returns. If that fails the relay's rounds retry every Every: the job
+// stays safe in the outbox.
+func (r *Relay) AfterCommit() {
 	r.moveAll(context.Background())
 }
 
-// stop ends the relay after the round in progress, then moves what is left.
-func (r *relay) stop() {
-	r.cancel()
-	<-r.done
-	r.moveAll(context.Background())
-}
-
-func (r *relay) loop(ctx context.Context, every time.Duration) {
-	defer close(r.done)
-	ticker := time.NewTicker(every)
+func (r *Relay) run(quit, abort context.Context) {
+	ticker := time.NewTicker(r.cfg.Every)
 	defer ticker.Stop()
 	for {
-		r.moveAll(ctx)
+		r.moveAll(quit)
 		select {
-		case <-ctx.Done():
+		case <-quit.Done():
+			r.moveAll(abort)
 			return
 		case <-ticker.C:
 		}
@@ -88,7 +92,7 @@ func (r *relay) loop(ctx context.Context, every time.Duration) {
 }
 
 // moveAll relays until the outbox is empty or an error stops it.
-func (r *relay) moveAll(ctx context.Context) {
+func (r *Relay) moveAll(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
@@ -101,7 +105,7 @@ func (r *relay) moveAll(ctx context.Context) {
 		}
 		r.outage.Recovered()
 		if relayed > 0 {
-			r.onMoved()
+			r.cfg.Moved()
 		}
 		if taken < relayBatch {
 			return
@@ -118,14 +122,14 @@ func (r *relay) moveAll(ctx context.Context) {
 // is moved aside (see reject) instead of holding back the jobs behind it. An
 // error that is not a refusal (the job database is unreachable) ends the
 // round with every job left in the outbox, to be relayed by the next one.
-func (r *relay) moveBatch(ctx context.Context) (taken, relayed int, err error) {
-	batch, err := outbox.Peek(ctx, r.appDB, relayBatch)
+func (r *Relay) moveBatch(ctx context.Context) (taken, relayed int, err error) {
+	batch, err := outbox.Peek(ctx, r.cfg.AppDB, relayBatch)
 	if err != nil || len(batch) == 0 {
 		return 0, 0, err
 	}
 	valid := make([]driver.InsertParams, 0, len(batch))
 	for _, job := range batch {
-		if err := checkRow(job); err != nil {
+		if err := r.cfg.Check(job); err != nil {
 			if err := r.reject(ctx, job, err); err != nil {
 				return 0, 0, err
 			}
@@ -133,14 +137,14 @@ func (r *relay) moveBatch(ctx context.Context) (taken, relayed int, err error) {
 		}
 		valid = append(valid, job)
 	}
-	_, err = r.drv.Insert(ctx, valid)
+	_, err = r.cfg.Driver.Insert(ctx, valid)
 	if errors.Is(err, driver.ErrRejected) {
 		valid, err = r.insertEach(ctx, valid)
 	}
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := outbox.Remove(ctx, r.appDB, valid); err != nil {
+	if err := outbox.Remove(ctx, r.cfg.AppDB, valid); err != nil {
 		return 0, 0, err
 	}
 	return len(batch), len(valid), nil
@@ -149,10 +153,10 @@ func (r *relay) moveBatch(ctx context.Context) (taken, relayed int, err error) {
 // insertEach inserts jobs one at a time, after the job database refused
 // them as a batch, moving aside each job it refuses alone. It returns the
 // jobs it stored.
-func (r *relay) insertEach(ctx context.Context, jobs []driver.InsertParams) ([]driver.InsertParams, error) {
+func (r *Relay) insertEach(ctx context.Context, jobs []driver.InsertParams) ([]driver.InsertParams, error) {
 	stored := make([]driver.InsertParams, 0, len(jobs))
 	for _, job := range jobs {
-		_, err := r.drv.Insert(ctx, []driver.InsertParams{job})
+		_, err := r.cfg.Driver.Insert(ctx, []driver.InsertParams{job})
 		switch {
 		case errors.Is(err, driver.ErrRejected):
 			if err := r.reject(ctx, job, err); err != nil {
@@ -169,13 +173,13 @@ func (r *relay) insertEach(ctx context.Context, jobs []driver.InsertParams) ([]d
 
 // reject moves job from the outbox to _jobs_outbox_rejected with the reason
 // it cannot be relayed, and logs it: once, by the relay that moved it.
-func (r *relay) reject(ctx context.Context, job driver.InsertParams, reason error) error {
-	moved, err := outbox.Reject(ctx, r.appDB, job.ID, reason.Error(), r.clock.Now())
+func (r *Relay) reject(ctx context.Context, job driver.InsertParams, reason error) error {
+	moved, err := outbox.Reject(ctx, r.cfg.AppDB, job.ID, reason.Error(), r.cfg.Clock.Now())
 	if err != nil {
 		return err
 	}
 	if moved {
-		r.logger.Error("jobs: a transactional job cannot be stored in the job database; moved it to _jobs_outbox_rejected",
+		r.cfg.Logger.Error("jobs: a transactional job cannot be stored in the job database; moved it to _jobs_outbox_rejected",
 			"job", job.ID, "topic", job.Topic, "error", reason)
 	}
 	return nil
