@@ -1,11 +1,15 @@
 package pgtest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +25,8 @@ type Server struct {
 	c        *cluster
 	postgres string
 	cred     *syscall.Credential
+	// paused is set between Pause and Resume.
+	paused bool
 }
 
 // StartRestartable starts a throwaway cluster for t alone, set up like the
@@ -131,6 +137,78 @@ func (s *Server) launch() error {
 		return fmt.Errorf("start postgres: %w", err)
 	}
 	return s.c.waitReady()
+}
+
+// Pause stops the server's processes with SIGSTOP, as a server that hangs
+// would: connections stay open but nothing answers, and new connections are
+// accepted by the kernel but never served. Resume ends it; so does the end
+// of the test.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.signalAll(syscall.SIGSTOP)
+	if !s.paused {
+		s.paused = true
+		s.t.Cleanup(func() {
+			if s.paused {
+				s.Resume()
+			}
+		})
+	}
+}
+
+// Resume lets a server stopped by Pause go on.
+func (s *Server) Resume() {
+	s.t.Helper()
+	s.signalAll(syscall.SIGCONT)
+	s.paused = false
+}
+
+// signalAll sends sig to the postmaster, then to every process it forked.
+// A signal to the postmaster's process group would not do: each backend
+// starts a session of its own. Once SIGSTOP reached the postmaster it forks
+// no more, so the children read then are all of them.
+func (s *Server) signalAll(sig syscall.Signal) {
+	s.t.Helper()
+	postmaster := s.c.server.Process.Pid
+	if err := syscall.Kill(postmaster, sig); err != nil {
+		s.t.Fatalf("pgtest: send %v to the server: %v", sig, err)
+	}
+	children, err := childrenOf(postmaster)
+	if err != nil {
+		s.t.Fatalf("pgtest: find the server's processes: %v", err)
+	}
+	for _, pid := range children {
+		// A child that has just exited cannot be signalled, nor needs it.
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			s.t.Fatalf("pgtest: send %v to server process %d: %v", sig, pid, err)
+		}
+	}
+}
+
+// childrenOf returns the processes whose parent is pid, read from /proc.
+func childrenOf(pid int) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var children []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue // not a process
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // it exited meanwhile
+		}
+		// The fields after the command, which is in parentheses and may
+		// hold spaces: state, then the parent's pid.
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			children = append(children, child)
+		}
+	}
+	return children, nil
 }
 
 // LogTail returns the end of the server's log, for failure messages.
