@@ -89,7 +89,9 @@ type Config struct {
 	AutoStart bool
 
 	// ShutdownTimeout is how long Stop lets running handlers finish before
-	// it cancels their contexts and puts their jobs back to pending.
+	// it cancels their contexts and puts their jobs back to pending. Stop
+	// (and the app's terminate hook) returns within ShutdownTimeout plus
+	// one second, whatever the job database does.
 	// Env: PB_JOBS_SHUTDOWN_TIMEOUT. Default (and 0): 10s.
 	ShutdownTimeout time.Duration
 

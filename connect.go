@@ -2,10 +2,13 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -28,6 +31,11 @@ const (
 type connector struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// mu guards stopped, and the connector hands a database over under
+	// it: none is handed over once stop began.
+	mu      sync.Mutex
+	stopped bool
 }
 
 // startConnector retries open until it succeeds, first after wait, then
@@ -39,23 +47,12 @@ func startConnector(open func(ctx context.Context) (*jobDB, error), opened func(
 	c := &connector{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		for {
-			timer := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return
-			case <-timer.C:
-			}
+		for clock.Sleep(ctx, wait) {
 			attemptCtx, cancelAttempt := context.WithTimeout(ctx, reopenLimit)
 			db, err := open(attemptCtx)
 			cancelAttempt()
 			if err == nil {
-				logger.Info("jobs: the job database is available; jobs work again")
-				opened(db)
-				return
-			}
-			if ctx.Err() != nil {
+				c.handOver(db, opened, logger)
 				return
 			}
 			wait = min(2*wait, maxReopenWait)
@@ -64,10 +61,36 @@ func startConnector(open func(ctx context.Context) (*jobDB, error), opened func(
 	return c
 }
 
-// stop ends the connector and waits for it.
-func (c *connector) stop() {
+// handOver calls opened with db, unless stop began meanwhile: db is closed
+// then, unused.
+func (c *connector) handOver(db *jobDB, opened func(*jobDB), logger *slog.Logger) {
+	c.mu.Lock()
+	stopped := c.stopped
+	if !stopped {
+		logger.Info("jobs: the job database is available; jobs work again")
+		opened(db)
+	}
+	c.mu.Unlock()
+	if stopped {
+		ctx, cancel := context.WithTimeout(context.Background(), closeLimit)
+		defer cancel()
+		_ = db.close(ctx) // nothing was ever done with it
+	}
+}
+
+// stop ends the connector, and waits for it until ctx ends. A database it
+// opens after that is closed, never used.
+func (c *connector) stop(ctx context.Context) error {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
 	c.cancel()
-	<-c.done
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop opening the job database: %w", ctx.Err())
+	}
 }
 
 // open opens (creating or upgrading) the job database of app and readies
@@ -76,7 +99,8 @@ func (c *connector) stop() {
 // keeps trying in the background; once it succeeds, a dispatcher started
 // meanwhile begins to work.
 func (p *plugin) open(app core.App) error {
-	p.stopConnector()
+	// A connector of an earlier bootstrap is waited for, however long.
+	_ = p.stopConnector(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), firstOpenLimit)
 	db, err := p.openJobDB(ctx, app)
 	cancel()
@@ -104,33 +128,48 @@ func (p *plugin) opened(db *jobDB) {
 	p.dispatcher.resume()
 }
 
-// setDB makes db the store's database, closing the one it replaces.
+// setDB makes db the store's database, closing the one it replaces (within
+// closeLimit).
 func (p *plugin) setDB(db *jobDB) {
-	p.mu.Lock()
-	old := p.db
-	p.db, p.unavailable = db, false
-	p.mu.Unlock()
-	if old != nil {
-		old.close()
+	if old := p.swapDB(db); old != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), closeLimit)
+		defer cancel()
+		if err := old.close(ctx); err != nil {
+			p.app.Logger().Error("jobs: closing the replaced job database failed", "error", err)
+		}
 	}
 }
 
-// stopConnector stops a connector that is still trying, if any.
-func (p *plugin) stopConnector() {
+// swapDB makes db the store's database and returns the one it replaces.
+func (p *plugin) swapDB(db *jobDB) *jobDB {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.db
+	p.db, p.unavailable = db, false
+	return old
+}
+
+// stopConnector stops a connector that is still trying, if any, until ctx
+// ends.
+func (p *plugin) stopConnector(ctx context.Context) error {
 	p.mu.Lock()
 	c := p.connector
 	p.connector = nil
 	p.mu.Unlock()
-	if c != nil {
-		c.stop()
+	if c == nil {
+		return nil
 	}
+	return c.stop(ctx)
 }
 
-// closeDB releases the job database and stops trying to open one; the store
-// is not ready until the app bootstraps again.
-func (p *plugin) closeDB() {
-	p.stopConnector()
-	p.setDB(nil)
+// closeDB releases the job database and stops trying to open one, until
+// ctx ends; the store is not ready until the app bootstraps again.
+func (p *plugin) closeDB(ctx context.Context) error {
+	err := p.stopConnector(ctx)
+	if old := p.swapDB(nil); old != nil {
+		err = errors.Join(err, old.close(ctx))
+	}
+	return err
 }
 
 // currentDB returns the open job database: ErrUnavailable while a connector

@@ -12,6 +12,21 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/service"
 )
 
+// Bounds of a shutdown, whatever the job database does (it may refuse
+// connections, or stop answering).
+const (
+	// shutdownMargin is how much longer than Config.ShutdownTimeout Stop,
+	// and the app's terminate hook, take at most.
+	shutdownMargin = time.Second
+	// lastWritesLimit is what Stop gives, after the grace period, to its
+	// last writes: the jobs given back and the last outcomes.
+	lastWritesLimit = shutdownMargin * 2 / 5
+	// closeLimit is what the terminate hook gives, after Stop, to the
+	// relay's last round and to closing the job database. The rest of
+	// shutdownMargin is slack.
+	closeLimit = shutdownMargin * 2 / 5
+)
+
 // dispatcher starts and stops the runs of this process's job runtime, on
 // the plugin's hooks or JobStore.Start and JobStore.Stop. It keeps what
 // outlives a run (the configuration, the clock, the Waker, the topic
@@ -73,7 +88,8 @@ func (d *dispatcher) resume() {
 	d.run = d.newRun(db)
 }
 
-// stop ends the current run, if any, gracefully.
+// stop ends the current run, if any, gracefully, within
+// Config.ShutdownTimeout plus lastWritesLimit.
 func (d *dispatcher) stop() error {
 	d.lifeMu.Lock()
 	defer d.lifeMu.Unlock()
@@ -160,19 +176,21 @@ func (r *dispatchRun) services() []service.Service {
 	return s
 }
 
-// stop stops claiming, waits up to grace for running handlers, then
-// cancels the rest and gives their jobs back, and writes the last outcomes.
+// stop ends the run within grace plus lastWritesLimit, from its start: it
+// stops claiming (a claim on its way is seen through until grace ends);
+// running handlers get until grace ends, then they are cancelled and their
+// jobs given back; and the completer writes the last outcomes until
+// lastWritesLimit after that. A job whose outcome could not be written by
+// then stays processing until its lock expires, and runs again.
 func (r *dispatchRun) stop(grace time.Duration) error {
-	ctx := context.Background()
-	var errs []error
-	for _, s := range []service.Service{r.claims, r.janitor} {
-		errs = append(errs, s.Stop(ctx))
-	}
+	graceCtx, cancelGrace := context.WithTimeout(context.Background(), grace)
+	defer cancelGrace()
+	lastCtx, cancelLast := context.WithTimeout(context.Background(), grace+lastWritesLimit)
+	defer cancelLast()
+	errs := []error{r.claims.Stop(graceCtx), r.janitor.Stop(graceCtx)}
 	if r.listener != nil {
-		errs = append(errs, r.listener.Stop(ctx))
+		errs = append(errs, r.listener.Stop(graceCtx))
 	}
-	graceCtx, cancel := context.WithTimeout(ctx, grace)
-	defer cancel()
-	errs = append(errs, r.workers.Stop(graceCtx), r.completer.Stop(ctx))
+	errs = append(errs, r.workers.Stop(graceCtx), r.completer.Stop(lastCtx))
 	return errors.Join(errs...)
 }

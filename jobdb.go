@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,14 +61,19 @@ func quiet(db dbx.Builder) dbx.Builder {
 	return c
 }
 
-// close stops the relay (after a last round) and releases the database.
-func (db *jobDB) close() {
+// close stops the relay (after a last round) and releases the database,
+// until ctx ends.
+func (db *jobDB) close(ctx context.Context) error {
+	var errs []error
 	if db.relay != nil {
-		_ = db.relay.Stop(context.Background()) // it waits for the relay: no deadline to miss
+		errs = append(errs, db.relay.Stop(ctx))
 	}
 	if db.release != nil {
-		db.release()
+		if err := service.Within(ctx, db.release); err != nil {
+			errs = append(errs, fmt.Errorf("release the job database: %w", err))
+		}
 	}
+	return errors.Join(errs...)
 }
 
 // insert stores jobs: directly, or — for a store bound to a transaction —

@@ -31,6 +31,7 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync"
@@ -180,7 +181,11 @@ func Register(app core.App, config Config) error {
 			if err := p.dispatcher.stop(); err != nil {
 				e.App.Logger().Error("jobs: stopping the dispatcher failed", "error", err)
 			}
-			p.closeDB()
+			ctx, cancel := context.WithTimeout(context.Background(), closeLimit)
+			defer cancel()
+			if err := p.closeDB(ctx); err != nil {
+				e.App.Logger().Error("jobs: closing the job database failed", "error", err)
+			}
 			return e.Next()
 		},
 	})

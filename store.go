@@ -246,7 +246,10 @@ func (s *JobStore) Start() error {
 
 // Stop stops claiming, lets running handlers finish within
 // Config.ShutdownTimeout, then cancels them and puts their jobs back to
-// pending. It is safe before Start and more than once.
+// pending. It returns within Config.ShutdownTimeout plus one second,
+// whatever the job database does; it reports the outcomes it could not
+// write by then (those jobs stay processing until their locks expire, and
+// run again). It is safe before Start and more than once.
 func (s *JobStore) Stop() error {
 	if s.p == nil {
 		return s.err

@@ -69,7 +69,7 @@ func NewClaimLoop(cfg ClaimLoopConfig) *ClaimLoop {
 		outage: outage.New(cfg.Logger, slog.LevelError,
 			"jobs: the job database is unavailable; retrying every poll interval",
 			"jobs: the job database is available again"),
-		runner: runner{name: "the claim loop"},
+		runner: runner{name: "claiming jobs"},
 	}
 }
 
@@ -79,6 +79,8 @@ func (l *ClaimLoop) Start() { l.start(l.run) }
 // Stop stops claiming. A claim on its way is seen through, and its jobs
 // handed to workers, until ctx ends: its rows may be committed already, and
 // dropping them would strand them in processing until their locks expire.
+// A claim still on its way then is cancelled; if the database committed it
+// all the same, its jobs stay processing until their locks expire.
 func (l *ClaimLoop) Stop(ctx context.Context) error { return l.stop(ctx) }
 
 // claimResult is what one claim brought back to the loop.
@@ -170,8 +172,10 @@ func (l *ClaimLoop) claim(quit, abort context.Context, limit int) claimResult {
 	if len(topics) == 0 || quit.Err() != nil {
 		return res
 	}
+	ctx, cancel := call(abort)
+	defer cancel()
 	now := l.cfg.Clock.Now()
-	res.rows, res.err = l.cfg.Driver.Claim(abort, driver.ClaimParams{
+	res.rows, res.err = l.cfg.Driver.Claim(ctx, driver.ClaimParams{
 		Topics:      topics,
 		Limit:       limit,
 		Now:         now,
@@ -199,10 +203,12 @@ func (l *ClaimLoop) reportClaim(quit context.Context, err error) {
 
 // lookAhead asks the Waker to wake the loop at the run time of the next
 // delayed job, if there is one.
-func (l *ClaimLoop) lookAhead(ctx context.Context) {
+func (l *ClaimLoop) lookAhead(quit context.Context) {
+	ctx, cancel := call(quit)
+	defer cancel()
 	next, err := l.cfg.Driver.NextRunAt(ctx, l.cfg.Topics())
 	switch {
-	case err != nil && ctx.Err() == nil:
+	case err != nil && quit.Err() == nil:
 		l.outage.Failed(err)
 	case err == nil && !next.IsZero():
 		l.cfg.Waker.WakeAt(next)
@@ -210,10 +216,12 @@ func (l *ClaimLoop) lookAhead(ctx context.Context) {
 }
 
 // recoverExpired returns jobs whose lock expired to pending (or failed).
-func (l *ClaimLoop) recoverExpired(ctx context.Context) {
+func (l *ClaimLoop) recoverExpired(quit context.Context) {
+	ctx, cancel := call(quit)
+	defer cancel()
 	n, err := l.cfg.Driver.RecoverExpired(ctx, driver.RecoverParams{Now: l.cfg.Clock.Now(), LastError: LockExpiredError})
 	switch {
-	case err != nil && ctx.Err() == nil:
+	case err != nil && quit.Err() == nil:
 		l.outage.Failed(err)
 	case n > 0:
 		l.cfg.Logger.Warn("jobs: recovered jobs whose lock expired", "jobs", n)

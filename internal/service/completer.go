@@ -52,7 +52,7 @@ func NewCompleter(drv driver.Driver, logger *slog.Logger, clk *clock.Clock, wake
 		clock:  clk,
 		wakeAt: wakeAt,
 		signal: make(chan struct{}, 1),
-		runner: runner{name: "the completer"},
+		runner: runner{name: "recording job outcomes"},
 	}
 }
 
@@ -133,7 +133,7 @@ func (c *Completer) writeQueued(ctx context.Context) error {
 func (c *Completer) write(ctx context.Context, batch []driver.Outcome) error {
 	backoff := finishBackoff
 	for attempt := 1; ; attempt++ {
-		_, err := c.drv.Finish(ctx, batch, c.clock.Now())
+		err := c.finish(ctx, batch)
 		if err == nil {
 			break
 		}
@@ -150,4 +150,12 @@ func (c *Completer) write(ctx context.Context, batch []driver.Outcome) error {
 		}
 	}
 	return nil
+}
+
+// finish makes one attempt at writing a batch.
+func (c *Completer) finish(ctx context.Context, batch []driver.Outcome) error {
+	ctx, cancel := call(ctx)
+	defer cancel()
+	_, err := c.drv.Finish(ctx, batch, c.clock.Now())
+	return err
 }

@@ -45,7 +45,7 @@ var _ Service = (*Janitor)(nil)
 
 // NewJanitor returns a janitor; Start starts it.
 func NewJanitor(cfg JanitorConfig) *Janitor {
-	return &Janitor{cfg: cfg, runner: runner{name: "the janitor"}}
+	return &Janitor{cfg: cfg, runner: runner{name: "deleting old jobs"}}
 }
 
 // Start starts the janitor's rounds, the first at once.
@@ -84,11 +84,13 @@ func (j *Janitor) interval() time.Duration {
 // warnUnhandled logs a warning, once per topic in this run, for each topic
 // whose jobs have been runnable for UnhandledWarnAfter while this process
 // has no handler for it: such jobs wait until some process registers one.
-func (j *Janitor) warnUnhandled(ctx context.Context, warned map[string]bool) {
+func (j *Janitor) warnUnhandled(quit context.Context, warned map[string]bool) {
+	ctx, cancel := call(quit)
+	defer cancel()
 	since := j.cfg.Clock.Now().Add(-UnhandledWarnAfter)
 	waiting, err := j.cfg.Driver.WaitingTopics(ctx, driver.WaitingParams{RunnableSince: since})
 	if err != nil {
-		if ctx.Err() == nil {
+		if quit.Err() == nil {
 			j.cfg.Logger.Warn("jobs: looking for jobs that wait with no handler failed; retrying later", "error", err)
 		}
 		return
@@ -105,18 +107,26 @@ func (j *Janitor) warnUnhandled(ctx context.Context, warned map[string]bool) {
 }
 
 // deleteExpired deletes completed jobs past retention, batch by batch.
-func (j *Janitor) deleteExpired(ctx context.Context) {
+func (j *Janitor) deleteExpired(quit context.Context) {
 	before := j.cfg.Clock.Now().Add(-j.cfg.Retention)
 	for range cleanupMaxRounds {
-		n, err := j.cfg.Driver.DeleteCompleted(ctx, before, cleanupBatch)
+		n, err := j.deleteBatch(quit, before)
 		if err != nil {
-			if ctx.Err() == nil {
+			if quit.Err() == nil {
 				j.cfg.Logger.Warn("jobs: deleting old completed jobs failed; retrying later", "error", err)
 			}
 			return
 		}
-		if n < cleanupBatch || ctx.Err() != nil {
+		if n < cleanupBatch || quit.Err() != nil {
 			return
 		}
 	}
+}
+
+// deleteBatch deletes one batch of completed jobs last updated before
+// before.
+func (j *Janitor) deleteBatch(quit context.Context, before time.Time) (int, error) {
+	ctx, cancel := call(quit)
+	defer cancel()
+	return j.cfg.Driver.DeleteCompleted(ctx, before, cleanupBatch)
 }

@@ -21,7 +21,7 @@ var _ Service = (*Listener)(nil)
 // NewListener returns a listener that listens with listen and calls wake
 // for every notification; Start starts it.
 func NewListener(listen func(ctx context.Context, onNotify func()) error, wake func(), logger *slog.Logger) *Listener {
-	return &Listener{listen: listen, wake: wake, logger: logger, runner: runner{name: "the notification listener"}}
+	return &Listener{listen: listen, wake: wake, logger: logger, runner: runner{name: "listening for notifications"}}
 }
 
 // Start starts listening.

@@ -58,7 +58,7 @@ func NewRelay(cfg RelayConfig) *Relay {
 		outage: outage.New(cfg.Logger, slog.LevelError,
 			"jobs: cannot relay transactional jobs to the job database; retrying",
 			"jobs: relaying transactional jobs again"),
-		runner: runner{name: "the relay"},
+		runner: runner{name: "relaying transactional jobs"},
 	}
 }
 
@@ -123,6 +123,8 @@ func (r *Relay) moveAll(ctx context.Context) {
 // error that is not a refusal (the job database is unreachable) ends the
 // round with every job left in the outbox, to be relayed by the next one.
 func (r *Relay) moveBatch(ctx context.Context) (taken, relayed int, err error) {
+	ctx, cancel := call(ctx)
+	defer cancel()
 	batch, err := outbox.Peek(ctx, r.cfg.AppDB, relayBatch)
 	if err != nil || len(batch) == 0 {
 		return 0, 0, err

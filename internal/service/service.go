@@ -16,7 +16,38 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
+
+// callLimit bounds every database call a service makes while it runs, so
+// that a server that stopped answering (rather than refusing) holds a
+// service up for that long at most; a stop cuts calls shorter.
+const callLimit = 30 * time.Second
+
+// call returns a context for one database call under ctx: it ends with ctx,
+// or callLimit from now.
+func call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, callLimit)
+}
+
+// Within runs fn on a goroutine of its own and waits for it until ctx
+// ends; it reports ctx's error if it stopped waiting. fn then finishes on
+// its own: it must end once the calls it waits for do, as calls whose
+// contexts have ended do. A SQLite call waiting for another connection's
+// lock ends only when SQLite's busy timeout does, whatever its context says.
+func Within(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Service is the shape every background service of the runtime shares.
 type Service interface {
@@ -32,7 +63,7 @@ type Service interface {
 
 // runner gives a service that runs on one goroutine the shape of Service.
 type runner struct {
-	// name names the service in errors.
+	// name says what the service does, in errors.
 	name string
 
 	mu               sync.Mutex
@@ -47,7 +78,8 @@ type runner struct {
 // body's quit context ends when Stop is called: body should then take no
 // new work, finish what it holds and return. Its abort context ends when
 // Stop stops waiting: every database call body makes takes a context
-// derived from one of the two, so none outlives the stop by much.
+// derived from one of the two (see call), so that none outlives the stop,
+// but for a SQLite call waiting for a lock (see Within).
 func (r *runner) start(body func(quit, abort context.Context)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -82,6 +114,6 @@ func (r *runner) stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		r.abort()
-		return fmt.Errorf("%s did not stop in time: %w", r.name, ctx.Err())
+		return fmt.Errorf("%s did not end by the shutdown deadline: %w", r.name, ctx.Err())
 	}
 }

@@ -25,6 +25,10 @@ const announceLimit = 5 * time.Second
 type announcer struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
+	// ctx ends when the driver closes, and with it a notification on its
+	// way; cancel ends it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	sending bool // a goroutine is sending
@@ -32,10 +36,20 @@ type announcer struct {
 	done    sync.WaitGroup
 }
 
-// announce sends a notification soon, without waiting for it.
+// newAnnouncer returns an announcer that notifies through pool.
+func newAnnouncer(pool *pgxpool.Pool, logger *slog.Logger) *announcer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &announcer{pool: pool, logger: logger, ctx: ctx, cancel: cancel}
+}
+
+// announce sends a notification soon, without waiting for it; once the
+// announcer is closed, it does nothing.
 func (a *announcer) announce() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.ctx.Err() != nil {
+		return
+	}
 	if a.sending {
 		a.again = true
 		return
@@ -50,8 +64,8 @@ func (a *announcer) announce() {
 func (a *announcer) send() {
 	defer a.done.Done()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), announceLimit)
-		if _, err := a.pool.Exec(ctx, notifySQL); err != nil {
+		ctx, cancel := context.WithTimeout(a.ctx, announceLimit)
+		if _, err := a.pool.Exec(ctx, notifySQL); err != nil && a.ctx.Err() == nil {
 			a.logger.Warn("jobs: cannot notify other processes of new jobs; they will find them when they poll",
 				"error", err)
 		}
@@ -69,5 +83,14 @@ func (a *announcer) send() {
 
 // wait returns once no notification is being sent.
 func (a *announcer) wait() {
+	a.done.Wait()
+}
+
+// close cancels a notification on its way, waits for it to end, and makes
+// later announcements do nothing. Listeners find the jobs when they poll.
+func (a *announcer) close() {
+	a.mu.Lock()
+	a.cancel()
+	a.mu.Unlock()
 	a.done.Wait()
 }

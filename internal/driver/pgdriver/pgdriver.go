@@ -46,7 +46,7 @@ func New(pool *pgxpool.Pool, opts ...Option) *Driver {
 	for _, opt := range opts {
 		opt(d)
 	}
-	d.announcer = &announcer{pool: pool, logger: d.logger}
+	d.announcer = newAnnouncer(pool, d.logger)
 	return d
 }
 
@@ -80,11 +80,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Driver, error) {
 	return d, nil
 }
 
-// Close waits for a notification being sent, then closes the pool when Open
+// Close cancels a notification being sent, then closes the pool when Open
 // created it; a pool passed to New is left to its owner. Listen calls still
 // running hold their own connection and end with their context.
 func (d *Driver) Close() {
-	d.announcer.wait()
+	d.announcer.close()
 	if d.owned {
 		d.pool.Close()
 	}
