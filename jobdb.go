@@ -99,7 +99,7 @@ func (db *jobDB) insert(ctx context.Context, txApp core.App, jobs []driver.Inser
 		if err := outbox.Add(ctx, txApp.NonconcurrentDB(), jobs); err != nil {
 			return nil, err
 		}
-		onCommit(txApp, db.relay.AfterCommit)
+		onCommit(txApp, db.relay.Kick)
 		return pendingRows(jobs), nil
 	default:
 		rows, err := sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB()).Insert(ctx, jobs)

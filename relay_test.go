@@ -14,6 +14,7 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
+	"github.com/pocketbase-jobs/jobs/internal/pgtest"
 	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -44,14 +45,20 @@ func rejectedRows(t *testing.T, app core.App) map[string]string {
 	return byID
 }
 
-// expectOutboxEmpty fails the test unless the app's outbox is empty.
-func expectOutboxEmpty(t *testing.T, app core.App) {
+// outboxLen counts the jobs in the app's outbox.
+func outboxLen(t *testing.T, app core.App) int {
 	t.Helper()
 	var n int
 	if err := app.NonconcurrentDB().NewQuery(`SELECT COUNT(*) FROM _jobs_outbox`).Row(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 0 {
+	return n
+}
+
+// expectOutboxEmpty fails the test unless the app's outbox is empty.
+func expectOutboxEmpty(t *testing.T, app core.App) {
+	t.Helper()
+	if n := outboxLen(t, app); n != 0 {
 		t.Fatalf("%d jobs are left in the outbox", n)
 	}
 }
@@ -90,19 +97,14 @@ func TestRelayMovesAsideRowsThatCannotBeStored(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var good *Job
-	err := app.RunInTransaction(func(txApp core.App) error {
-		var err error
-		good, err = GetJobStore(txApp).Enqueue("t", map[string]any{"n": 1})
-		return err
-	})
+	good, err := enqueueInTransaction(app, "t", map[string]any{"n": 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Get(good.ID); err != nil {
-		t.Fatalf("the transactional job is not in PostgreSQL after the commit: %v", err)
-	}
-	expectOutboxEmpty(t, app)
+	waitFor(t, 10*time.Second, "the transactional job to be relayed, and the outbox to be empty", func() bool {
+		_, err := store.Get(good.ID)
+		return err == nil && outboxLen(t, app) == 0
+	})
 	rejected := rejectedRows(t, app)
 	for _, j := range bad {
 		if rejected[j.ID] == "" {
@@ -214,4 +216,54 @@ func TestRelayKeepsRowsWhileTheJobDatabaseIsUnreachable(t *testing.T) {
 	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
 		t.Errorf("logged %d errors, want one:\n%s", n, logs.String())
 	}
+}
+
+// TestTransactionalJobReachesPostgresRightAfterTheCommit: the relay copies
+// a job enqueued in a transaction to PostgreSQL right after the commit,
+// without waiting for its next round (an hour away here).
+func TestTransactionalJobReachesPostgresRightAfterTheCommit(t *testing.T) {
+	cfg := testConfig()
+	cfg.PollInterval = time.Hour
+	app := newApp(t, backendNamed(t, "postgres"), cfg)
+	store := GetJobStore(app)
+	job, err := enqueueInTransaction(app, "t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the job to reach PostgreSQL, and leave the outbox", func() bool {
+		_, err := store.Get(job.ID)
+		return err == nil && outboxLen(t, app) == 0
+	})
+}
+
+// TestCommitDoesNotWaitForAHangingPostgres: a transaction that enqueues a
+// job commits, and RunInTransaction returns, while the PostgreSQL job
+// database answers nothing (its processes are stopped); the job reaches it
+// once it answers again.
+func TestCommitDoesNotWaitForAHangingPostgres(t *testing.T) {
+	t.Parallel()
+	srv := pgtest.StartRestartable(t)
+	app := newApp(t, restartableBackend(srv), testConfig())
+	store := GetJobStore(app)
+	srv.Pause()
+	var job *Job
+	committed := make(chan error, 1)
+	go func() {
+		var err error
+		job, err = enqueueInTransaction(app, "t", nil)
+		committed <- err
+	}()
+	select {
+	case err := <-committed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunInTransaction did not return while PostgreSQL hung: the commit waits for the relay")
+	}
+	srv.Resume()
+	waitFor(t, 10*time.Second, "the job to reach PostgreSQL once it answers", func() bool {
+		_, err := store.Get(job.ID)
+		return err == nil
+	})
 }

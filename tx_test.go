@@ -3,6 +3,7 @@ package jobs
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -33,9 +34,7 @@ func TestEnqueueInTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Get(committed.ID); err != nil {
-			t.Fatalf("committed job missing: %v", err)
-		}
+		waitStored(t, store, committed.ID)
 
 		var rolledBack *Job
 		err = app.RunInTransaction(func(txApp core.App) error {
@@ -63,15 +62,11 @@ func TestTransactionalEnqueueRunsAfterCommit(t *testing.T) {
 		// Warm up so the dispatcher is idle and only the commit wake-up can
 		// run the transactional job before the poll.
 		waitStatus(t, store, mustEnqueue(t, store, "t", nil, nil).ID, StatusCompleted)
-		var job *Job
-		err := app.RunInTransaction(func(txApp core.App) error {
-			var err error
-			job, err = GetJobStore(txApp).Enqueue("t", nil)
-			return err
-		})
+		job, err := enqueueInTransaction(app, "t", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		waitStored(t, store, job.ID)
 		waitStatus(t, store, job.ID, StatusCompleted)
 	})
 }
@@ -118,9 +113,7 @@ func TestEnqueueFromRecordHooks(t *testing.T) {
 			if id == "" {
 				t.Fatal("a hook did not enqueue")
 			}
-			if _, err := store.Get(id); err != nil {
-				t.Fatalf("job %s enqueued from a hook is missing: %v", id, err)
-			}
+			waitStored(t, store, id)
 		}
 
 		// A failed save in a transaction (as the record API saves) rolls
@@ -141,4 +134,30 @@ func TestEnqueueFromRecordHooks(t *testing.T) {
 			t.Fatalf("a rolled back save left %d new jobs", after.Total-before.Total)
 		}
 	})
+}
+
+// waitStored waits until job id can be read from the job database: at once
+// on SQLite, and on PostgreSQL once the relay has copied a job enqueued in a
+// transaction from the app's outbox, which it does right after the commit.
+func waitStored(t *testing.T, store *JobStore, id string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "job "+id+" to be in the job database", func() bool {
+		_, err := store.Get(id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			t.Fatalf("get %s: %v", id, err)
+		}
+		return err == nil
+	})
+}
+
+// enqueueInTransaction enqueues a job through the store of a transaction
+// of app, which commits unless the enqueue fails.
+func enqueueInTransaction(app core.App, topic string, payload any) (*Job, error) {
+	var job *Job
+	err := app.RunInTransaction(func(txApp core.App) error {
+		var err error
+		job, err = GetJobStore(txApp).Enqueue(topic, payload)
+		return err
+	})
+	return job, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
@@ -35,17 +34,17 @@ type RelayConfig struct {
 	Every time.Duration
 }
 
-// Relay moves jobs from the app database's outbox to the job database:
-// right after every commit that wrote to the outbox, and every Every (which
-// also picks up what a failed round or a crash left behind). A job that
-// cannot be stored there is moved aside to the outbox's rejected table.
+// Relay moves jobs from the app database's outbox to the job database, on
+// a goroutine of its own: right after every commit that wrote to the outbox
+// (Kick), and every Every (which also picks up what a failed round or a
+// crash left behind). A job that cannot be stored there is moved aside to
+// the outbox's rejected table.
 type Relay struct {
 	cfg RelayConfig
 	// outage logs an outage of the job database once each way.
 	outage *outage.Log
-	// mu serialises rounds, so a commit's own round and the loop's never
-	// move the same rows at once.
-	mu sync.Mutex
+	// kick is signalled, never blocking, when a commit wrote to the outbox.
+	kick chan struct{}
 	runner
 }
 
@@ -58,6 +57,7 @@ func NewRelay(cfg RelayConfig) *Relay {
 		outage: outage.New(cfg.Logger, slog.LevelError,
 			"jobs: cannot relay transactional jobs to the job database; retrying",
 			"jobs: relaying transactional jobs again"),
+		kick:   make(chan struct{}, 1),
 		runner: runner{name: "relaying transactional jobs"},
 	}
 }
@@ -69,12 +69,15 @@ func (r *Relay) Start() { r.start(r.run) }
 // left, until ctx ends.
 func (r *Relay) Stop(ctx context.Context) error { return r.stop(ctx) }
 
-// AfterCommit relays at once, on the committing goroutine, so a job
-// enqueued in a transaction is in the job database when RunInTransaction
-// returns. If that fails the relay's rounds retry every Every: the job
-// stays safe in the outbox.
-func (r *Relay) AfterCommit() {
-	r.moveAll(context.Background())
+// Kick asks for a round now, after a commit that wrote to the outbox,
+// without waiting for it: the committing goroutine never waits on the job
+// database. If the round fails, the next ones retry every Every: the job
+// stays safe in the outbox meanwhile.
+func (r *Relay) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
 }
 
 func (r *Relay) run(quit, abort context.Context) {
@@ -87,14 +90,13 @@ func (r *Relay) run(quit, abort context.Context) {
 			r.moveAll(abort)
 			return
 		case <-ticker.C:
+		case <-r.kick:
 		}
 	}
 }
 
 // moveAll relays until the outbox is empty or an error stops it.
 func (r *Relay) moveAll(ctx context.Context) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	for {
 		taken, relayed, err := r.moveBatch(ctx)
 		if err != nil {
