@@ -176,21 +176,22 @@ func (r *dispatchRun) services() []service.Service {
 	return s
 }
 
-// stop ends the run within grace plus lastWritesLimit, from its start: it
-// stops claiming (a claim on its way is seen through until grace ends);
-// running handlers get until grace ends, then they are cancelled and their
-// jobs given back; and the completer writes the last outcomes until
-// lastWritesLimit after that. A job whose outcome could not be written by
-// then stays processing until its lock expires, and runs again.
+// stop ends the run within grace plus lastWritesLimit, from its start. It
+// stops claiming, the janitor and the listener, seeing a claim on its way
+// through (and running or giving back its jobs like any other); running
+// handlers get until grace ends, then they are cancelled and their jobs
+// given back; and the completer writes the last outcomes. Whatever has not
+// ended by the deadline is abandoned: a job whose outcome could not be
+// written stays processing until its lock expires, and runs again.
 func (r *dispatchRun) stop(grace time.Duration) error {
 	graceCtx, cancelGrace := context.WithTimeout(context.Background(), grace)
 	defer cancelGrace()
-	lastCtx, cancelLast := context.WithTimeout(context.Background(), grace+lastWritesLimit)
-	defer cancelLast()
-	errs := []error{r.claims.Stop(graceCtx), r.janitor.Stop(graceCtx)}
+	ctx, cancel := context.WithTimeout(context.Background(), grace+lastWritesLimit)
+	defer cancel()
+	errs := []error{r.claims.Stop(ctx), r.janitor.Stop(ctx)}
 	if r.listener != nil {
-		errs = append(errs, r.listener.Stop(graceCtx))
+		errs = append(errs, r.listener.Stop(ctx))
 	}
-	errs = append(errs, r.workers.Stop(graceCtx), r.completer.Stop(lastCtx))
+	errs = append(errs, r.workers.Stop(graceCtx), r.completer.Stop(ctx))
 	return errors.Join(errs...)
 }
