@@ -18,6 +18,10 @@ import (
 // the app's SQLite, or PostgreSQL with a relay for transactional enqueues.
 type jobDB struct {
 	drv driver.Driver
+	// bindTx returns a driver that works inside txApp's transaction; nil
+	// when the jobs live outside the app's database (PostgreSQL), which no
+	// transaction of the app covers.
+	bindTx func(txApp core.App) driver.Driver
 	// claimsInFlight is how many claims the dispatcher may have on their
 	// way at once: one on SQLite, whose single writer would run a second
 	// one after the first anyway; two on PostgreSQL, where a second claim,
@@ -41,9 +45,29 @@ func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
 		if err := d.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
 		}
-		return &jobDB{drv: d, claimsInFlight: 1, release: d.Close}, nil
+		return &jobDB{drv: d, bindTx: bindSQLiteTx, claimsInFlight: 1, release: d.Close}, nil
 	}
 	return p.openPostgres(ctx, app)
+}
+
+// bindSQLiteTx returns the SQLite driver of txApp's transaction. Its
+// statements stay in the dev-mode query log, with the rest of the
+// transaction's.
+func bindSQLiteTx(txApp core.App) driver.Driver {
+	return sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB())
+}
+
+// driverFor chooses the driver for a store bound to txApp, or for the app's
+// own store when txApp is nil, and tells whether it works inside txApp's
+// transaction. It does when the jobs live in the app's SQLite. With
+// PostgreSQL no transaction covers both databases: the job database's own
+// driver is returned, and an enqueue in txApp goes through the app's outbox
+// instead (see insert).
+func (db *jobDB) driverFor(txApp core.App) (drv driver.Driver, inTx bool) {
+	if txApp == nil || db.bindTx == nil {
+		return db.drv, false
+	}
+	return db.bindTx(txApp), true
 }
 
 // quiet returns db without the query log that PocketBase's dev mode (the
@@ -76,39 +100,40 @@ func (db *jobDB) close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// insert stores jobs: directly, or — for a store bound to a transaction —
-// in that transaction (SQLite) or in the app's outbox within it
-// (PostgreSQL). It calls wakeAt with the run time of every job stored, now
-// or after the commit; the relay wakes the claim loop for the jobs it
+// insert stores jobs through the driver driverFor chooses: directly, or —
+// for a store bound to a transaction — in that transaction (SQLite) or in
+// the app's outbox within it (PostgreSQL), returning then the rows the
+// relay will store. It calls wakeAt with the run time of every job stored,
+// now or after the commit; the relay wakes the claim loop for the jobs it
 // moves from the outbox.
 func (db *jobDB) insert(ctx context.Context, txApp core.App, jobs []driver.InsertParams, wakeAt func(time.Time)) ([]driver.JobRow, error) {
+	drv, inTx := db.driverFor(txApp)
+	if txApp != nil && !inTx {
+		if err := outbox.Add(ctx, txApp.NonconcurrentDB(), jobs); err != nil {
+			return nil, err
+		}
+		onCommit(txApp, db.relay.Kick)
+		rows := make([]driver.JobRow, len(jobs))
+		for i, j := range jobs {
+			rows[i] = j.PendingRow()
+		}
+		return rows, nil
+	}
+	rows, err := drv.Insert(ctx, jobs)
+	if err != nil {
+		return nil, err
+	}
 	wake := func() {
 		for _, j := range jobs {
 			wakeAt(j.RunAt)
 		}
 	}
-	switch {
-	case txApp == nil:
-		rows, err := db.drv.Insert(ctx, jobs)
-		if err != nil {
-			return nil, err
-		}
-		wake()
-		return rows, nil
-	case db.relay != nil:
-		if err := outbox.Add(ctx, txApp.NonconcurrentDB(), jobs); err != nil {
-			return nil, err
-		}
-		onCommit(txApp, db.relay.Kick)
-		return pendingRows(jobs), nil
-	default:
-		rows, err := sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB()).Insert(ctx, jobs)
-		if err != nil {
-			return nil, err
-		}
+	if inTx {
 		onCommit(txApp, wake)
-		return rows, nil
+	} else {
+		wake()
 	}
+	return rows, nil
 }
 
 // onCommit runs fn after txApp's transaction commits, never on rollback.
@@ -119,16 +144,4 @@ func onCommit(txApp core.App, fn func()) {
 		}
 		return nil
 	})
-}
-
-// pendingRows describes jobs as they will be stored once relayed.
-func pendingRows(jobs []driver.InsertParams) []driver.JobRow {
-	rows := make([]driver.JobRow, len(jobs))
-	for i, j := range jobs {
-		rows[i] = driver.JobRow{
-			ID: j.ID, Topic: j.Topic, Payload: j.Payload, Status: driver.StatusPending,
-			RunAt: j.RunAt, MaxRetries: j.MaxRetries, Created: j.Now, Updated: j.Now,
-		}
-	}
-	return rows
 }

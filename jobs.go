@@ -38,7 +38,6 @@ import (
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
-	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
 	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -245,18 +244,4 @@ func (p *plugin) rootDriver() (driver.Driver, error) {
 		return nil, err
 	}
 	return db.drv, nil
-}
-
-// driverFor returns the driver for reads and changes made through a store
-// bound to txApp: inside the transaction when the jobs live in the app's
-// SQLite, the job database's own otherwise.
-func (p *plugin) driverFor(txApp core.App) (driver.Driver, error) {
-	db, err := p.currentDB()
-	if err != nil {
-		return nil, err
-	}
-	if txApp == nil || db.relay != nil {
-		return db.drv, nil
-	}
-	return sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB()), nil
 }

@@ -267,13 +267,19 @@ func (p *plugin) insert(txApp core.App, jobs []driver.InsertParams) ([]driver.Jo
 	return db.insert(context.Background(), txApp, jobs, p.waker.WakeAt)
 }
 
-// driver returns the SQL driver to use: the transaction's when the store is
-// bound to a transaction app.
+// driver returns the driver for the store's reads and changes: the
+// transaction's when the store is bound to a transaction app and the jobs
+// live in the app's SQLite (see jobDB.driverFor).
 func (s *JobStore) driver() (driver.Driver, error) {
 	if s.p == nil {
 		return nil, s.err
 	}
-	return s.p.driverFor(s.txApp)
+	db, err := s.p.currentDB()
+	if err != nil {
+		return nil, err
+	}
+	drv, _ := db.driverFor(s.txApp)
+	return drv, nil
 }
 
 // MaxRetriesLimit is the most retries a job may have after its first

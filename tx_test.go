@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -160,4 +161,35 @@ func enqueueInTransaction(app core.App, topic string, payload any) (*Job, error)
 		return err
 	})
 	return job, err
+}
+
+// TestTransactionalEnqueueReturnsTheJobAsStored: a job enqueued in a
+// transaction, to run at a time with nanoseconds in the local zone, comes
+// back from the enqueue exactly as Get reads it once it is stored — on
+// PostgreSQL too, where the enqueue only wrote it to the app's outbox.
+func TestTransactionalEnqueueReturnsTheJobAsStored(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, testConfig())
+		runAt := time.Now().Add(time.Hour).Local()
+		var enqueued *Job
+		err := app.RunInTransaction(func(txApp core.App) error {
+			var err error
+			enqueued, err = GetJobStore(txApp).EnqueueAt("t", map[string]any{"n": 1}, runAt)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := GetJobStore(app)
+		waitStored(t, store, enqueued.ID)
+		stored, err := store.Get(enqueued.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(stored)
+		got, _ := json.Marshal(enqueued)
+		if string(got) != string(want) {
+			t.Errorf("the enqueue returned\n%s\nbut the job is stored as\n%s", got, want)
+		}
+	})
 }
