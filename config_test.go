@@ -102,7 +102,7 @@ func TestConfigLiteralTakesEveryDefault(t *testing.T) {
 			TestAppFactory:        func(testing.TB) *tests.TestApp { return app },
 			DisableTestAppCleanup: true,
 			AfterTestFunc: func(t testing.TB, _ *tests.TestApp, _ *http.Response) {
-				if !store.p.dispatcher.running() {
+				if !dispatcherRunning(store) {
 					t.Error("serving an app of Config{Workers: 2} did not start the dispatcher")
 				}
 			},

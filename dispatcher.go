@@ -102,13 +102,6 @@ func (d *dispatcher) stop() error {
 	return err
 }
 
-// running tells whether a run is going.
-func (d *dispatcher) running() bool {
-	d.lifeMu.Lock()
-	defer d.lifeMu.Unlock()
-	return d.run != nil
-}
-
 // dispatchRun is one start-to-stop life of the dispatcher: the services it
 // started on one job database.
 type dispatchRun struct {

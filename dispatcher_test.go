@@ -274,14 +274,21 @@ func TestExpiredLockOnLastAttemptFails(t *testing.T) {
 	})
 }
 
+// jobDriver returns the driver of store's job database.
+func jobDriver(t *testing.T, store *JobStore) driver.Driver {
+	t.Helper()
+	db, err := store.p.currentDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db.drv
+}
+
 // crashedClaim claims n jobs of topic as a process that dies at once would:
 // with a lock that has already expired.
 func crashedClaim(t *testing.T, store *JobStore, topic string, n int) []driver.JobRow {
 	t.Helper()
-	drv, err := store.p.rootDriver()
-	if err != nil {
-		t.Fatal(err)
-	}
+	drv := jobDriver(t, store)
 	now := time.Now()
 	rows, err := drv.Claim(context.Background(), driver.ClaimParams{
 		Topics: []string{topic}, Limit: n, Now: now, LockedUntil: now.Add(-time.Millisecond),
@@ -321,7 +328,7 @@ func TestLateResultOfExpiredClaimIsFenced(t *testing.T) {
 		store := startedStore(t, b, testConfig(), nil)
 		job := mustEnqueue(t, store, "t", nil, nil)
 		first := crashedClaim(t, store, "t", 1)[0]
-		drv, _ := store.p.rootDriver()
+		drv := jobDriver(t, store)
 		ctx := context.Background()
 		if _, err := drv.RecoverExpired(ctx, driver.RecoverParams{Now: time.Now(), LastError: service.LockExpiredError}); err != nil {
 			t.Fatal(err)

@@ -100,6 +100,14 @@ func startedStore(t *testing.T, b backend, cfg Config, handlers map[string]func(
 	return store
 }
 
+// dispatcherRunning tells whether store's dispatcher has a run going.
+func dispatcherRunning(store *JobStore) bool {
+	d := store.p.dispatcher
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
+	return d.run != nil
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -140,7 +140,7 @@ func TestAutoStartRunsOnServeOnly(t *testing.T) {
 	if err := app.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := store.Get(job.ID); got.Status != StatusPending || store.p.dispatcher.running() {
+	if got, _ := store.Get(job.ID); got.Status != StatusPending || dispatcherRunning(store) {
 		t.Fatalf("bootstrap started the dispatcher (job %s)", got.Status)
 	}
 	// Serving does.

@@ -100,7 +100,7 @@ func (j *Janitor) warnUnhandled(quit context.Context, warned map[string]bool) {
 			continue
 		}
 		warned[w.Topic] = true
-		j.cfg.Logger.Warn("jobs: jobs of a topic with no handler in this process have waited to run for over "+
+		j.cfg.Logger.Warn("jobs: a topic with no handler in this process has jobs that have waited to run for over "+
 			UnhandledWarnAfter.String()+"; register a handler for the topic (here or in another process sharing the queue) or delete the jobs",
 			"topic", w.Topic, "runnable_since", w.Oldest)
 	}

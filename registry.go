@@ -14,6 +14,7 @@ type handlerRegistry struct {
 	topics   []string // sorted keys of handlers, shared read-only
 }
 
+// add binds handler to topic; a topic has one handler at most.
 func (r *handlerRegistry) add(topic string, handler func(*Job) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -30,6 +31,7 @@ func (r *handlerRegistry) add(topic string, handler func(*Job) error) error {
 	return nil
 }
 
+// get returns the handler of topic, or nil.
 func (r *handlerRegistry) get(topic string) func(*Job) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()

@@ -37,7 +37,6 @@ import (
 	"sync"
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
-	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -235,13 +234,4 @@ func setOnce(app core.App, s *JobStore) bool {
 		return s
 	})
 	return stored
-}
-
-// rootDriver returns the driver of the job database's own connections.
-func (p *plugin) rootDriver() (driver.Driver, error) {
-	db, err := p.currentDB()
-	if err != nil {
-		return nil, err
-	}
-	return db.drv, nil
 }

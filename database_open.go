@@ -6,10 +6,46 @@ import (
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/pgdriver"
+	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
 	"github.com/pocketbase-jobs/jobs/internal/service"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
+
+// openJobDB opens and migrates the job database configured for app.
+func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
+	if p.config.PostgresDSN == "" {
+		d := sqlitedriver.New(quiet(app.NonconcurrentDB()), quiet(app.ConcurrentDB()))
+		if err := d.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
+		}
+		return &jobDB{drv: d, bindTx: bindSQLiteTx, claimsInFlight: 1, release: d.Close}, nil
+	}
+	return p.openPostgres(ctx, app)
+}
+
+// bindSQLiteTx returns the SQLite driver of txApp's transaction. Its
+// statements stay in the dev-mode query log, with the rest of the
+// transaction's.
+func bindSQLiteTx(txApp core.App) driver.Driver {
+	return sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB())
+}
+
+// quiet returns db without the query log that PocketBase's dev mode (the
+// default under "go run") sets on the app's connections, sharing its
+// connections: otherwise the dispatcher's polling, a few statements every
+// PollInterval, would flood the terminal of an idle app. Builders that are
+// not a *dbx.DB, such as a transaction, are returned as they are.
+func quiet(db dbx.Builder) dbx.Builder {
+	d, ok := db.(*dbx.DB)
+	if !ok {
+		return db
+	}
+	c := d.Clone()
+	c.LogFunc, c.QueryLogFunc, c.ExecLogFunc = nil, nil, nil
+	return c
+}
 
 // openPostgres opens and migrates the PostgreSQL job database, creates the
 // app's outbox for transactional enqueues and starts its relay.
