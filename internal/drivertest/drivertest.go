@@ -32,6 +32,7 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"MigrateConcurrently", testMigrateConcurrently},
 		{"InsertAndGet", testInsertAndGet},
 		{"InsertKeepsTimes", testInsertKeepsTimes},
+		{"TimesAroundTheEpoch", testTimesAroundTheEpoch},
 		{"InsertReturnsRowsInOrder", testInsertOrder},
 		{"InsertOfKnownIDIsANoOp", testInsertKnownID},
 		{"GetUnknown", testGetUnknown},

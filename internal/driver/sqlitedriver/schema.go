@@ -4,8 +4,10 @@ package sqlitedriver
 // order and recorded in _jobs_schema. Never edit a released entry: append a
 // new one.
 //
-// Times are INTEGER microseconds since the Unix epoch (UTC), so comparisons
-// and ordering are plain integer comparisons.
+// Times are INTEGER microseconds since the Unix epoch (UTC), negative before
+// it, so comparisons and ordering are plain integer comparisons. A
+// locked_until of 0 means no lock (see noLock); no other column has a
+// "no time".
 var migrations = []string{
 	// 1: the job table and the indexes of the claim and recovery paths.
 	`CREATE TABLE IF NOT EXISTS _jobs (

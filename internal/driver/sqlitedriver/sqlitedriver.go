@@ -163,7 +163,7 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 	err = d.claimStmt.use(d.write, claimSQL, func(q *dbx.Query) error {
 		var err error
 		rows, err = queryRows(q.WithContext(ctx).Bind(dbx.Params{
-			"locked_until": micros(p.LockedUntil),
+			"locked_until": lockMicros(p.LockedUntil),
 			"now":          micros(p.Now),
 			"topics":       string(topics),
 			"limit":        p.Limit,
@@ -226,10 +226,11 @@ func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time
 	return int(n), nil
 }
 
-// finishSQL writes a JSON array of outcomes, each fenced by its claim.
+// finishSQL writes a JSON array of outcomes, each fenced by its claim. A
+// null run_at keeps the job's run_at, an empty last_error its last_error.
 const finishSQL = `UPDATE _jobs
 	SET status = o.value ->> 'status',
-		run_at = CASE WHEN (o.value ->> 'run_at') > 0 THEN o.value ->> 'run_at' ELSE _jobs.run_at END,
+		run_at = COALESCE(o.value ->> 'run_at', _jobs.run_at),
 		last_error = CASE WHEN (o.value ->> 'last_error') <> '' THEN o.value ->> 'last_error' ELSE _jobs.last_error END,
 		attempts = _jobs.attempts - (o.value ->> 'release'),
 		locked_until = 0,
@@ -244,18 +245,20 @@ type finishRow struct {
 	ID          string `json:"id"`
 	LockVersion int64  `json:"lock_version"`
 	Status      string `json:"status"`
-	RunAt       int64  `json:"run_at"`
-	LastError   string `json:"last_error"`
-	Release     int    `json:"release"`
+	// RunAt is nil (null) to keep the job's run_at.
+	RunAt     *int64 `json:"run_at"`
+	LastError string `json:"last_error"`
+	Release   int    `json:"release"`
 }
 
 // finishRows encodes outcomes for the Finish statement.
 func finishRows(outcomes []driver.Outcome) []finishRow {
 	rows := make([]finishRow, len(outcomes))
 	for i, o := range outcomes {
-		rows[i] = finishRow{
-			ID: o.ID, LockVersion: o.LockVersion, Status: o.Status,
-			RunAt: micros(o.RunAt), LastError: o.LastError,
+		rows[i] = finishRow{ID: o.ID, LockVersion: o.LockVersion, Status: o.Status, LastError: o.LastError}
+		if !o.RunAt.IsZero() {
+			runAt := micros(o.RunAt)
+			rows[i].RunAt = &runAt
 		}
 		if o.ReleaseAttempt {
 			rows[i].Release = 1
@@ -432,7 +435,7 @@ func queryRows(q *dbx.Query) ([]driver.JobRow, error) {
 			return nil, err
 		}
 		r.Payload = []byte(payload)
-		r.RunAt, r.LockedUntil = fromMicros(runAt), fromMicros(lockedUntil)
+		r.RunAt, r.LockedUntil = fromMicros(runAt), fromLockMicros(lockedUntil)
 		r.Created, r.Updated = fromMicros(created), fromMicros(updated)
 		out = append(out, r)
 	}
