@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -43,4 +44,96 @@ func TestRunAtAroundTheEpochReadsBack(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestListTotalMatchesItemsWhileEnqueueing: while another goroutine
+// enqueues jobs one at a time, every listing with room for all jobs holds
+// exactly as many as its total says — the count and the page come from one
+// snapshot — for a store and for a store bound to a transaction.
+func TestListTotalMatchesItemsWhileEnqueueing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, testConfig())
+		store := GetJobStore(app)
+		// check lists until the enqueues are over, or at most maxLists
+		// times: on SQLite a transaction holds them up until it ends.
+		check := func(t *testing.T, lister *JobStore, e *backgroundEnqueuer) {
+			t.Helper()
+			const maxLists = 1000
+			for range maxLists {
+				list, err := lister.List(&JobFilter{Limit: MaxListLimit})
+				if err != nil {
+					t.Fatalf("List: %v", err)
+				}
+				if int64(len(list.Items)) != list.Total {
+					t.Fatalf("a listing with room for every job holds %d jobs, but says total %d", len(list.Items), list.Total)
+				}
+				select {
+				case <-e.finished:
+					return
+				default:
+				}
+			}
+		}
+		const jobs = MaxListLimit / 2
+		t.Run("store", func(t *testing.T) {
+			e := enqueueInBackground(t, store, jobs)
+			defer e.stop()
+			check(t, store, e)
+		})
+		t.Run("store in a transaction", func(t *testing.T) {
+			e := enqueueInBackground(t, store, jobs)
+			defer e.stop()
+			err := app.RunInTransaction(func(txApp core.App) error {
+				check(t, GetJobStore(txApp), e)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+}
+
+// backgroundEnqueuer enqueues jobs one at a time on a goroutine of its own.
+type backgroundEnqueuer struct {
+	wg       sync.WaitGroup
+	quit     chan struct{}
+	finished chan struct{} // closed when the goroutine returns
+}
+
+// enqueueInBackground starts enqueueing n jobs through store and returns
+// once the first is stored, so what the caller does next overlaps the
+// others.
+func enqueueInBackground(t *testing.T, store *JobStore, n int) *backgroundEnqueuer {
+	t.Helper()
+	e := &backgroundEnqueuer{quit: make(chan struct{}), finished: make(chan struct{})}
+	first := make(chan struct{})
+	e.wg.Go(func() {
+		defer close(e.finished)
+		for i := range n {
+			select {
+			case <-e.quit:
+				return
+			default:
+			}
+			if _, err := store.Enqueue("t", nil); err != nil {
+				t.Errorf("Enqueue: %v", err)
+				return
+			}
+			if i == 0 {
+				close(first)
+			}
+		}
+	})
+	select {
+	case <-first:
+	case <-e.finished:
+	}
+	return e
+}
+
+// stop ends the enqueues early and waits for the goroutine.
+func (e *backgroundEnqueuer) stop() {
+	close(e.quit)
+	e.wg.Wait()
 }

@@ -47,6 +47,7 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"RecoverExpired", testRecoverExpired},
 		{"List", testList},
 		{"ListPages", testListPages},
+		{"ListIsOneSnapshot", testListIsOneSnapshot},
 		{"Stats", testStats},
 		{"Delete", testDelete},
 		{"Requeue", testRequeue},

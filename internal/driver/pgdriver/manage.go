@@ -27,21 +27,37 @@ func (d *Driver) Get(ctx context.Context, id string) (driver.JobRow, error) {
 // listWhere matches every job when a filter is empty.
 const listWhere = ` WHERE ($1::text = '' OR topic = $1::text) AND ($2::text = '' OR status = $2::text)`
 
-// List reads one page, newest first, and the total of matching jobs.
+// snapshotRead is a transaction whose statements all read one snapshot of
+// the database.
+var snapshotRead = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+
+// List reads one page, newest first, and the total of matching jobs. Both
+// come from one read-only REPEATABLE READ transaction, so from one snapshot
+// of the table: the total counts the jobs the page was cut from, whatever is
+// written meanwhile.
 func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow, int64, error) {
-	var total int64
-	err := d.pool.QueryRow(ctx, `SELECT COUNT(*) FROM _jobs`+listWhere, p.Topic, p.Status).Scan(&total)
+	var (
+		page  []driver.JobRow
+		total int64
+	)
+	err := pgx.BeginTxFunc(ctx, d.pool, snapshotRead, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM _jobs`+listWhere, p.Topic, p.Status).Scan(&total)
+		if err != nil {
+			return fmt.Errorf("count jobs: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM _jobs`+listWhere+
+			` ORDER BY created DESC, id DESC LIMIT $3 OFFSET $4`, p.Topic, p.Status, p.Limit, p.Offset)
+		if err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		page, err = pgx.CollectRows(rows, scanJob)
+		if err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("count jobs: %w", err)
-	}
-	rows, err := d.pool.Query(ctx, `SELECT `+jobColumns+` FROM _jobs`+listWhere+
-		` ORDER BY created DESC, id DESC LIMIT $3 OFFSET $4`, p.Topic, p.Status, p.Limit, p.Offset)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list jobs: %w", err)
-	}
-	page, err := pgx.CollectRows(rows, scanJob)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list jobs: %w", err)
+		return nil, 0, err
 	}
 	return page, total, nil
 }

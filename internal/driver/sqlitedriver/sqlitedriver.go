@@ -303,21 +303,43 @@ func getJob(ctx context.Context, db dbx.Builder, id string) (driver.JobRow, erro
 	return rows[0], nil
 }
 
-// List reads one page, newest first, and the total of matching jobs.
+// List reads one page, newest first, and the total of matching jobs. Both
+// come from one read transaction, so from one snapshot of the table: the
+// total counts the jobs the page was cut from, whatever is written
+// meanwhile.
 func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow, int64, error) {
 	params := dbx.Params{"topic": p.Topic, "status": p.Status, "limit": p.Limit, "offset": p.Offset}
 	const where = ` WHERE ({:topic} = '' OR topic = {:topic}) AND ({:status} = '' OR status = {:status})`
-	var total int64
-	err := d.read.NewQuery(`SELECT COUNT(*) FROM _jobs` + where).WithContext(ctx).Bind(params).Row(&total)
-	if err != nil {
-		return nil, 0, fmt.Errorf("count jobs: %w", err)
-	}
-	rows, err := queryRows(d.read.NewQuery(`SELECT ` + jobColumns + ` FROM _jobs` + where +
-		` ORDER BY created DESC, id DESC LIMIT {:limit} OFFSET {:offset}`).WithContext(ctx).Bind(params))
+	var (
+		page  []driver.JobRow
+		total int64
+	)
+	err := d.snapshot(ctx, func(tx dbx.Builder) error {
+		err := tx.NewQuery(`SELECT COUNT(*) FROM _jobs` + where).WithContext(ctx).Bind(params).Row(&total)
+		if err != nil {
+			return fmt.Errorf("count jobs: %w", err)
+		}
+		page, err = queryRows(tx.NewQuery(`SELECT ` + jobColumns + ` FROM _jobs` + where +
+			` ORDER BY created DESC, id DESC LIMIT {:limit} OFFSET {:offset}`).WithContext(ctx).Bind(params))
+		if err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	return rows, total, nil
+	return page, total, nil
+}
+
+// snapshot runs fn in a read-only transaction of d.read, whose statements
+// all read one snapshot of the database, or directly when d.read already is
+// a transaction. A read-only transaction never takes the write lock.
+func (d *Driver) snapshot(ctx context.Context, fn func(tx dbx.Builder) error) error {
+	if db, ok := d.read.(*dbx.DB); ok {
+		return db.TransactionalContext(ctx, &sql.TxOptions{ReadOnly: true}, func(tx *dbx.Tx) error { return fn(tx) })
+	}
+	return fn(d.read)
 }
 
 // Stats counts jobs per status.
