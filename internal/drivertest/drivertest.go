@@ -38,6 +38,8 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"GetUnknown", testGetUnknown},
 		{"ClaimTakesRunnableJobsOfTopics", testClaimTopicsAndRunAt},
 		{"ClaimTakesEarliestFirstUpToLimit", testClaimOrderAndLimit},
+		{"ClaimPassesForeignBacklog", testClaimPassesForeignBacklog},
+		{"ClaimAcrossManyTopics", testClaimAcrossManyTopics},
 		{"ClaimOfNothing", testClaimNothing},
 		{"ConcurrentClaimsNeverShareAJob", testConcurrentClaims},
 		{"FinishWritesABatch", testFinishBatch},

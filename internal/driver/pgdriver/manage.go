@@ -2,7 +2,6 @@ package pgdriver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -110,28 +109,6 @@ func (d *Driver) Requeue(ctx context.Context, id string, runAt, now time.Time) (
 		return requeued[0], nil
 	}
 	return driver.JobRow{}, d.explainNoChange(ctx, id)
-}
-
-// NextRunAt returns the earliest run_at among pending jobs of the topics,
-// read in run_at order from the runnable index.
-func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
-	if len(topics) == 0 {
-		return time.Time{}, nil
-	}
-	const nextSQL = `SELECT run_at FROM _jobs
-		WHERE status = 'pending' AND topic = ANY($1::text[])
-		ORDER BY run_at LIMIT 1`
-	var next time.Time
-	err := d.withSettings(ctx, indexOrder, nextSQL, []any{topics}, func(results pgx.BatchResults) error {
-		return results.QueryRow().Scan(&next)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read next run time: %w", err)
-	}
-	return next.UTC(), nil
 }
 
 // explainNoChange tells why a guarded change of job id changed nothing:

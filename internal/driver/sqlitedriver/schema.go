@@ -29,4 +29,9 @@ var migrations = []string{
 	CREATE INDEX IF NOT EXISTS _jobs_status_created_idx ON _jobs (status, created);`,
 	// 2: finding completed jobs by age, for retention.
 	`CREATE INDEX IF NOT EXISTS _jobs_completed_idx ON _jobs (updated) WHERE status = 'completed';`,
+	// 3: pending jobs by topic, then run_at, so a claim reads only the
+	// topics it handles however many jobs of others wait; it replaces the
+	// index on run_at alone, which nothing reads any more.
+	`CREATE INDEX IF NOT EXISTS _jobs_runnable_topic_idx ON _jobs (topic, run_at) WHERE status = 'pending';
+	DROP INDEX IF EXISTS _jobs_runnable_idx;`,
 }

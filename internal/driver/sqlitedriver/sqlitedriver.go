@@ -7,9 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
@@ -23,7 +21,7 @@ type Driver struct {
 
 	// The statements of the hot path, prepared once on first use.
 	insertStmt prepared
-	claimStmt  prepared
+	claimStmts claimStatements
 	finishStmt prepared
 }
 
@@ -146,58 +144,10 @@ func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.Inser
 	return j.PendingRow(), nil
 }
 
-// Claim locks up to p.Limit runnable jobs in one statement. The statement
-// runs under SQLite's single write lock, so the subquery's status check holds
-// for the update; the outer WHERE matches by primary key only, which keeps
-// the claim a range scan of the runnable index plus key lookups. RETURNING
-// gives no order, so the rows are sorted by run_at here.
-func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
-	if p.Limit <= 0 || len(p.Topics) == 0 {
-		return nil, nil
-	}
-	topics, err := json.Marshal(p.Topics)
-	if err != nil {
-		return nil, fmt.Errorf("encode claim topics: %w", err)
-	}
-	var rows []driver.JobRow
-	err = d.claimStmt.use(d.write, claimSQL, func(q *dbx.Query) error {
-		var err error
-		rows, err = queryRows(q.WithContext(ctx).Bind(dbx.Params{
-			"locked_until": lockMicros(p.LockedUntil),
-			"now":          micros(p.Now),
-			"topics":       string(topics),
-			"limit":        p.Limit,
-		}))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim jobs: %w", err)
-	}
-	slices.SortStableFunc(rows, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
-	return rows, nil
-}
-
-// claimSQL locks the earliest runnable jobs of the given topics. The limit
-// is written "{:limit} + 0" on purpose: SQLite reads a bare bound LIMIT while
-// it compiles the statement and marks the statement expired whenever that
-// parameter is bound again, so every claim would compile it anew (a fifth of
-// the claim's time); an expression is evaluated when the statement runs.
-const claimSQL = `UPDATE _jobs
-	SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
-		locked_until = {:locked_until}, updated = {:now}
-	WHERE id IN (
-		SELECT id FROM _jobs INDEXED BY _jobs_runnable_idx
-		WHERE status = 'pending' AND run_at <= {:now}
-			AND topic IN (SELECT value FROM json_each({:topics}))
-		ORDER BY run_at
-		LIMIT {:limit} + 0
-	)
-	RETURNING ` + jobColumns
-
 // Close releases the prepared statements of the driver.
 func (d *Driver) Close() {
 	d.insertStmt.close()
-	d.claimStmt.close()
+	d.claimStmts.close()
 	d.finishStmt.close()
 }
 
@@ -398,28 +348,6 @@ func (d *Driver) DeleteCompleted(ctx context.Context, before time.Time, limit in
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
-}
-
-// NextRunAt returns the earliest run_at among pending jobs of the topics.
-func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
-	if len(topics) == 0 {
-		return time.Time{}, nil
-	}
-	encoded, err := json.Marshal(topics)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("encode topics: %w", err)
-	}
-	var next sql.NullInt64
-	err = d.read.NewQuery(`SELECT run_at FROM _jobs INDEXED BY _jobs_runnable_idx
-		WHERE status = 'pending' AND topic IN (SELECT value FROM json_each({:topics}))
-		ORDER BY run_at LIMIT 1`).WithContext(ctx).Bind(dbx.Params{"topics": string(encoded)}).Row(&next)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read next run time: %w", err)
-	}
-	return fromMicros(next.Int64), nil
 }
 
 // explainNoChange turns "no row changed" into ErrNotFound or ErrWrongStatus.
