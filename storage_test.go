@@ -137,3 +137,58 @@ func (e *backgroundEnqueuer) stop() {
 	close(e.quit)
 	e.wg.Wait()
 }
+
+// TestEnqueueWakesOnlyForHandledTopics: an enqueue wakes this process's
+// dispatcher — at once, or at the job's run_at — only for a topic it has a
+// handler for: a job of a topic handled by another process, or by nobody,
+// would only make it claim for nothing.
+func TestEnqueueWakesOnlyForHandledTopics(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, testConfig())
+		store := GetJobStore(app)
+		if err := store.Register("mine", func(*Job) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		// The dispatcher is not started: nothing takes its wake-ups but
+		// woken, which reports and clears them.
+		d := store.p.dispatcher
+		woken := func() (now bool, at time.Time) {
+			select {
+			case <-d.wakeCh:
+				now = true
+			default:
+			}
+			return now, d.takeWakeAt()
+		}
+		later := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+
+		mustEnqueue(t, store, "elsewhere", nil, nil)
+		mustEnqueue(t, store, "elsewhere", nil, &JobEnqueueOptions{RunAt: later})
+		if _, err := store.EnqueueMany([]JobEnqueueItem{{Topic: "elsewhere"}, {Topic: "nobody"}}); err != nil {
+			t.Fatal(err)
+		}
+		if b.name == "sqlite" {
+			// On PostgreSQL a transaction's jobs go through the outbox, whose
+			// relay wakes the dispatcher once it has moved them.
+			err := app.RunInTransaction(func(txApp core.App) error {
+				_, err := GetJobStore(txApp).Enqueue("elsewhere", nil)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if now, at := woken(); now || !at.IsZero() {
+			t.Fatalf("enqueues of topics without a handler here woke the dispatcher (at once: %v; at: %v)", now, at)
+		}
+
+		mustEnqueue(t, store, "mine", nil, &JobEnqueueOptions{RunAt: later})
+		if _, at := woken(); !at.Equal(later) {
+			t.Fatalf("a delayed job of a handled topic asks for a wake-up at %v, want %v", at, later)
+		}
+		mustEnqueue(t, store, "mine", nil, nil)
+		if now, _ := woken(); !now {
+			t.Fatal("a job of a handled topic did not wake the dispatcher")
+		}
+	})
+}
