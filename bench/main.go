@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	cd bench && go run . [-runs 3] [-n 20000] [-only sqlite|postgres]
+//	cd bench && go run . [-runs 3] [-n 20000] [-only sqlite|postgres] [-systems ours,…] [-workloads c,e]
 //
 // PostgreSQL is a throwaway cluster started with initdb and pg_ctl from PATH
 // or /usr/lib/postgresql/*/bin (as the postgres user when run as root), or
