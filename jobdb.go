@@ -100,11 +100,15 @@ func (p *plugin) insert(ctx context.Context, txApp core.App, jobs []driver.Inser
 	}
 }
 
-// wakeFor wakes the dispatcher for jobs just stored: now for runnable ones,
-// at run_at for delayed ones.
+// wakeFor wakes the dispatcher for jobs just stored whose topic has a
+// handler in this process: now for runnable ones, at run_at for delayed
+// ones. A job of a topic handled elsewhere, or by nobody, would only make
+// it claim for nothing.
 func (p *plugin) wakeFor(jobs []driver.InsertParams) {
 	for _, j := range jobs {
-		p.dispatcher.wakeLater(j.RunAt)
+		if p.handlers.get(j.Topic) != nil {
+			p.dispatcher.wakeLater(j.RunAt)
+		}
 	}
 }
 

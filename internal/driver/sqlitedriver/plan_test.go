@@ -1,0 +1,58 @@
+package sqlitedriver_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
+)
+
+// runnableRead is how SQLite's plan names a range scan of the runnable
+// index for one topic, up to the claim's time.
+const runnableRead = "SEARCH _jobs USING INDEX _jobs_runnable_topic_idx (topic=? AND run_at<?)"
+
+// TestClaimReadsEachTopicFromTheRunnableIndex: with thousands of jobs of
+// the claimed topics pending and thousands of another topic due before
+// them, on a table analyzed and on one never analyzed, a claim reads each
+// of its topics with a range scan of the runnable index, merged in run_at
+// order: it neither scans the table nor sorts.
+func TestClaimReadsEachTopicFromTheRunnableIndex(t *testing.T) {
+	write, read := openDB(t)
+	d := sqlitedriver.New(write, read)
+	if err := d.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	now := time.Now()
+	var jobs []driver.InsertParams
+	for i := range 5000 {
+		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("f%05d", i), Topic: "foreign", Payload: []byte(`{}`),
+			RunAt: now.Add(-time.Hour - time.Duration(i)*time.Millisecond), Now: now})
+	}
+	for i := range 3000 {
+		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: fmt.Sprint("t", i%3), Payload: []byte(`{}`),
+			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now})
+	}
+	if _, err := d.Insert(t.Context(), jobs); err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	for _, analyzed := range []bool{false, true} {
+		if analyzed {
+			if _, err := write.NewQuery(`ANALYZE`).Execute(); err != nil {
+				t.Fatalf("ANALYZE: %v", err)
+			}
+		}
+		for _, topics := range [][]string{{"t0"}, {"t0", "t1", "t2"}} {
+			plan, err := sqlitedriver.ExplainClaim(t.Context(), d, driver.ClaimParams{Topics: topics, Limit: 10, Now: now, LockedUntil: now.Add(time.Minute)})
+			if err != nil {
+				t.Fatalf("explain the claim of %v: %v", topics, err)
+			}
+			if strings.Count(plan, runnableRead) != len(topics) || strings.Contains(plan, "SCAN _jobs") || strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("analyzed %v: the claim of %v does not read each topic from the runnable index, and only that:\n%s",
+					analyzed, topics, plan)
+			}
+		}
+	}
+}
