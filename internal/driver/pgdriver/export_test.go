@@ -43,3 +43,14 @@ func ExplainClaim(ctx context.Context, d *Driver, p driver.ClaimParams) (string,
 func quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
+
+// ExplainWaitingTopics returns the plan of the WaitingTopics statement, in
+// EXPLAIN's text format.
+func ExplainWaitingTopics(ctx context.Context, d *Driver, p driver.WaitingParams) (string, error) {
+	rows, err := d.pool.Query(ctx, `EXPLAIN `+waitingTopicsSQL, ts(p.RunnableSince))
+	if err != nil {
+		return "", err
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return strings.Join(lines, "\n"), err
+}

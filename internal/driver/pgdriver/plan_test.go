@@ -148,3 +148,33 @@ func nearest(above []planNode, types ...string) string {
 	}
 	return ""
 }
+
+// TestWaitingTopicsSeeksTheRunnableIndex: with thousands of pending jobs,
+// on a table never analyzed and on an analyzed one, looking for the topics
+// that wait reads the runnable index (a seek per topic), never the table
+// as a whole.
+func TestWaitingTopicsSeeksTheRunnableIndex(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	d := openMigrated(t, dsn)
+	now := time.Now()
+	var jobs []driver.InsertParams
+	for i := range 3000 {
+		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: fmt.Sprint("t", i%3), Payload: []byte(`{}`),
+			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now})
+	}
+	if _, err := d.Insert(t.Context(), jobs); err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	for _, table := range []string{"never analyzed", "analyzed"} {
+		if table == "analyzed" {
+			analyze(t, dsn)
+		}
+		plan, err := pgdriver.ExplainWaitingTopics(t.Context(), d, driver.WaitingParams{RunnableSince: now})
+		if err != nil {
+			t.Fatalf("explain WaitingTopics: %v", err)
+		}
+		if strings.Contains(plan, "Seq Scan on _jobs") || !strings.Contains(plan, "_jobs_runnable_topic_idx") {
+			t.Errorf("%s table: WaitingTopics does not seek the runnable index:\n%s", table, plan)
+		}
+	}
+}

@@ -56,3 +56,32 @@ func TestClaimReadsEachTopicFromTheRunnableIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitingTopicsSeeksTheRunnableIndex: with thousands of pending jobs,
+// looking for the topics that wait seeks the runnable index once per topic
+// (and once more for its oldest job): it never scans the table.
+func TestWaitingTopicsSeeksTheRunnableIndex(t *testing.T) {
+	write, read := openDB(t)
+	d := sqlitedriver.New(write, read)
+	if err := d.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	now := time.Now()
+	var jobs []driver.InsertParams
+	for i := range 3000 {
+		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: fmt.Sprint("t", i%3), Payload: []byte(`{}`),
+			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now})
+	}
+	if _, err := d.Insert(t.Context(), jobs); err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	plan, err := sqlitedriver.ExplainWaitingTopics(t.Context(), d, driver.WaitingParams{RunnableSince: now})
+	if err != nil {
+		t.Fatalf("explain WaitingTopics: %v", err)
+	}
+	for _, line := range strings.Split(plan, "\n") {
+		if strings.Contains(line, " _jobs ") && !strings.Contains(line, "SEARCH _jobs USING COVERING INDEX _jobs_runnable_topic_idx") {
+			t.Fatalf("WaitingTopics reads the jobs otherwise than by seeking the runnable index (%q):\n%s", strings.TrimSpace(line), plan)
+		}
+	}
+}
