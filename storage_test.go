@@ -161,6 +161,7 @@ func TestEnqueueWakesOnlyForHandledTopics(t *testing.T) {
 			return now, d.takeWakeAt()
 		}
 		later := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		woken() // Register woke it, for jobs of "mine" that might wait
 
 		mustEnqueue(t, store, "elsewhere", nil, nil)
 		mustEnqueue(t, store, "elsewhere", nil, &JobEnqueueOptions{RunAt: later})

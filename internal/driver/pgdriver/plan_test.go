@@ -34,10 +34,7 @@ func TestClaimReadsEachTopicFromTheRunnableIndex(t *testing.T) {
 		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("f%05d", i), Topic: "foreign", Payload: []byte(`{}`),
 			RunAt: now.Add(-time.Hour - time.Duration(i)*time.Millisecond), Now: now})
 	}
-	for i := range 3000 {
-		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: fmt.Sprint("t", i%3), Payload: []byte(`{}`),
-			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now})
-	}
+	jobs = append(jobs, handledJobs(now)...)
 	if _, err := d.Insert(t.Context(), jobs); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
@@ -157,12 +154,7 @@ func TestWaitingTopicsSeeksTheRunnableIndex(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	d := openMigrated(t, dsn)
 	now := time.Now()
-	var jobs []driver.InsertParams
-	for i := range 3000 {
-		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: fmt.Sprint("t", i%3), Payload: []byte(`{}`),
-			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now})
-	}
-	if _, err := d.Insert(t.Context(), jobs); err != nil {
+	if _, err := d.Insert(t.Context(), handledJobs(now)); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
 	for _, table := range []string{"never analyzed", "analyzed"} {
@@ -177,4 +169,15 @@ func TestWaitingTopicsSeeksTheRunnableIndex(t *testing.T) {
 			t.Errorf("%s table: WaitingTopics does not seek the runnable index:\n%s", table, plan)
 		}
 	}
+}
+
+// handledJobs returns 3,000 jobs runnable at now, of the topics t0, t1 and
+// t2 in turn.
+func handledJobs(now time.Time) []driver.InsertParams {
+	jobs := make([]driver.InsertParams, 3000)
+	for i := range jobs {
+		jobs[i] = driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: fmt.Sprint("t", i%3), Payload: []byte(`{}`),
+			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now}
+	}
+	return jobs
 }

@@ -31,10 +31,7 @@ func TestClaimReadsEachTopicFromTheRunnableIndex(t *testing.T) {
 		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("f%05d", i), Topic: "foreign", Payload: []byte(`{}`),
 			RunAt: now.Add(-time.Hour - time.Duration(i)*time.Millisecond), Now: now})
 	}
-	for i := range 3000 {
-		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: fmt.Sprint("t", i%3), Payload: []byte(`{}`),
-			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now})
-	}
+	jobs = append(jobs, handledJobs(now)...)
 	if _, err := d.Insert(t.Context(), jobs); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
@@ -67,12 +64,7 @@ func TestWaitingTopicsSeeksTheRunnableIndex(t *testing.T) {
 		t.Fatalf("Migrate: %v", err)
 	}
 	now := time.Now()
-	var jobs []driver.InsertParams
-	for i := range 3000 {
-		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: fmt.Sprint("t", i%3), Payload: []byte(`{}`),
-			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now})
-	}
-	if _, err := d.Insert(t.Context(), jobs); err != nil {
+	if _, err := d.Insert(t.Context(), handledJobs(now)); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
 	plan, err := sqlitedriver.ExplainWaitingTopics(t.Context(), d, driver.WaitingParams{RunnableSince: now})
@@ -84,4 +76,15 @@ func TestWaitingTopicsSeeksTheRunnableIndex(t *testing.T) {
 			t.Fatalf("WaitingTopics reads the jobs otherwise than by seeking the runnable index (%q):\n%s", strings.TrimSpace(line), plan)
 		}
 	}
+}
+
+// handledJobs returns 3,000 jobs runnable at now, of the topics t0, t1 and
+// t2 in turn.
+func handledJobs(now time.Time) []driver.InsertParams {
+	jobs := make([]driver.InsertParams, 3000)
+	for i := range jobs {
+		jobs[i] = driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: fmt.Sprint("t", i%3), Payload: []byte(`{}`),
+			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now}
+	}
+	return jobs
 }
