@@ -91,23 +91,41 @@ func (c *completer) loop() {
 	}
 }
 
-// write stores a batch, retrying briefly on errors. A batch that still fails
-// is dropped: its jobs stay processing until their locks expire, and are then
-// recovered and run again.
+// Retrying outcomes: the wait between attempts doubles from
+// minOutcomeRetryWait to maxOutcomeRetryWait, for at most outcomeRetryFor.
+const (
+	minOutcomeRetryWait = 50 * time.Millisecond
+	maxOutcomeRetryWait = time.Second
+	outcomeRetryFor     = 30 * time.Second
+)
+
+// write stores a batch, retrying through a short outage of the job database
+// (a restart takes seconds), and says so once. A batch that still fails after
+// outcomeRetryFor is dropped: its jobs stay processing until their locks
+// expire, and are then recovered and run again.
 func (c *completer) write(batch []driver.Outcome) {
-	backoff := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	wait := minOutcomeRetryWait
+	giveUp := time.Now().Add(outcomeRetryFor)
+	failing := false
+	for {
 		_, err := c.drv.Finish(context.Background(), batch, time.Now())
 		if err == nil {
 			break
 		}
-		if attempt == 5 {
+		if time.Now().After(giveUp) {
 			c.logger.Error("jobs: cannot record job outcomes; the jobs will be recovered when their locks expire",
 				"jobs", len(batch), "error", err)
 			return
 		}
-		time.Sleep(backoff)
-		backoff *= 2
+		if !failing {
+			failing = true
+			c.logger.Warn("jobs: cannot record job outcomes; retrying", "jobs", len(batch), "error", err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, maxOutcomeRetryWait)
+	}
+	if failing {
+		c.logger.Info("jobs: job outcomes recorded again")
 	}
 	for _, o := range batch {
 		if o.Status == StatusPending {

@@ -38,6 +38,27 @@ func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
+// values returns the values of the attribute key of the records at level
+// that have it, in the order they were logged.
+func (h *logRecorder) values(level slog.Level, key string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var values []string
+	for _, r := range h.records {
+		if r.Level != level {
+			continue
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == key {
+				values = append(values, a.Value.String())
+				return false
+			}
+			return true
+		})
+	}
+	return values
+}
+
 // count returns how many records at level have the attribute key = value.
 func (h *logRecorder) count(level slog.Level, key, value string) int {
 	h.mu.Lock()
