@@ -118,8 +118,10 @@ func (c *completer) write(batch []driver.Outcome) {
 			return
 		}
 		if !failing {
+			// Info, not a warning: the outage itself is reported by the
+			// dispatcher, and nothing is lost while the completer retries.
 			failing = true
-			c.logger.Warn("jobs: cannot record job outcomes; retrying", "jobs", len(batch), "error", err)
+			c.logger.Info("jobs: cannot record job outcomes yet; retrying", "jobs", len(batch), "error", err)
 		}
 		time.Sleep(wait)
 		wait = min(2*wait, maxOutcomeRetryWait)

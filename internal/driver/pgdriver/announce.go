@@ -30,6 +30,11 @@ type announcer struct {
 	sending bool // a goroutine is sending
 	again   bool // an announcement came in while it was sending
 	done    sync.WaitGroup
+
+	// failing is set from a failed notification to the next one sent, so
+	// an outage is logged once, not once per notification; only the
+	// sending goroutine uses it.
+	failing bool
 }
 
 // announce sends a notification soon, without waiting for it.
@@ -46,16 +51,23 @@ func (a *announcer) announce() {
 }
 
 // send notifies until no announcement is left, then returns. A failed
-// notification is logged and not retried: listeners still poll.
+// notification is not retried (listeners still poll); the first of an
+// outage is logged.
 func (a *announcer) send() {
 	defer a.done.Done()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), announceLimit)
-		if _, err := a.pool.Exec(ctx, notifySQL); err != nil {
+		_, err := a.pool.Exec(ctx, notifySQL)
+		cancel()
+		switch {
+		case err != nil && !a.failing:
+			a.failing = true
 			a.logger.Warn("jobs: cannot notify other processes of new jobs; they will find them when they poll",
 				"error", err)
+		case err == nil && a.failing:
+			a.failing = false
+			a.logger.Info("jobs: notifying other processes of new jobs again")
 		}
-		cancel()
 		a.mu.Lock()
 		if !a.again {
 			a.sending = false
