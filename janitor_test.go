@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,22 @@ func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
 	defer h.mu.Unlock()
 	h.records = append(h.records, r.Clone())
 	return nil
+}
+
+// has tells whether a record's message holds every part.
+func (h *logRecorder) has(parts ...string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.records {
+		found := true
+		for _, p := range parts {
+			found = found && strings.Contains(r.Message, p)
+		}
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 // values returns the values of the attribute key of the records at level
