@@ -31,11 +31,7 @@ func TestAPIRoutesWithoutBody(t *testing.T) {
 		},
 		{
 			name: "delete", method: http.MethodDelete, url: "/api/jobs/{pending}", status: 204,
-			check: func(t testing.TB, f *apiFixture) {
-				if job := f.job(t, f.ids[StatusPending]); job != nil {
-					t.Errorf("deleted job still exists: %+v", job)
-				}
-			},
+			check: expectDeleted(StatusPending),
 		},
 	}
 	for _, route := range routes {

@@ -252,6 +252,15 @@ func (f *apiFixture) job(t testing.TB, id string) *Job {
 	return job
 }
 
+// expectDeleted returns a check that the seeded job of status is gone.
+func expectDeleted(status string) func(t testing.TB, f *apiFixture) {
+	return func(t testing.TB, f *apiFixture) {
+		if job := f.job(t, f.ids[status]); job != nil {
+			t.Errorf("deleted job still exists: %+v", job)
+		}
+	}
+}
+
 // apiCase is one request to the HTTP API and what it must answer and do.
 // In url and content, {pending}, {failed} and {completed} stand for the ids
 // of the seeded jobs.

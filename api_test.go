@@ -68,11 +68,7 @@ func TestAPIAuthorization(t *testing.T) {
 			name: "delete", method: http.MethodDelete, url: "/api/jobs/{pending}",
 			pass: asOperator, fail: asUser,
 			status: 204,
-			check: func(t testing.TB, f *apiFixture) {
-				if job := f.job(t, f.ids[StatusPending]); job != nil {
-					t.Errorf("deleted job still exists: %+v", job)
-				}
-			},
+			check:  expectDeleted(StatusPending),
 		},
 	}
 	for _, route := range routes {

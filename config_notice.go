@@ -61,7 +61,7 @@ func logConfigNotices(app core.App, notices []configNotice) {
 			if err := e.Next(); err != nil {
 				return err
 			}
-			log(e.App.Logger())
+			log(app.Logger())
 			return nil
 		},
 	})

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
-	"github.com/pocketbase/pocketbase/tools/logger"
 )
 
 func TestUnknownEnvVariableIsLoggedWithTheClosestKnownOne(t *testing.T) {
@@ -23,25 +21,26 @@ func TestUnknownEnvVariableIsLoggedWithTheClosestKnownOne(t *testing.T) {
 			t.Setenv(name, "")
 		}
 	}
-	app := bootstrappedApp(t, testConfig())
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
+	log := &logRecorder{}
+	if err := Register(loggedApp{App: app, log: log}, testConfig()); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	if err := app.Bootstrap(); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	t.Cleanup(func() { _ = app.ResetBootstrapState() })
 
-	warnings := map[string]string{} // variable → message
-	for _, l := range appLogs(t, app) {
-		if name, _ := l.Data["variable"].(string); l.Level == int(slog.LevelWarn) && name != "" {
-			warnings[name] = l.Message
-		}
+	variables := log.values(slog.LevelWarn, "variable")
+	closest := log.values(slog.LevelWarn, "closest")
+	want := map[string]string{"PB_JOBS_AUTOSTART": "PB_JOBS_AUTO_START", "PB_JOBS_WORKER": "PB_JOBS_WORKERS"}
+	if len(variables) != len(want) || len(closest) != len(want) {
+		t.Fatalf("warnings about variables %v (closest %v), want exactly %v", variables, closest, want)
 	}
-	for name, closest := range map[string]string{
-		"PB_JOBS_WORKER":    "PB_JOBS_WORKERS",
-		"PB_JOBS_AUTOSTART": "PB_JOBS_AUTO_START",
-	} {
-		if msg := warnings[name]; !strings.Contains(msg, name+" ") || !strings.Contains(msg, closest) {
-			t.Errorf("warning about %s: %q, want it to name %s", name, msg, closest)
+	for i, name := range variables {
+		if want[name] != closest[i] {
+			t.Errorf("warning about %s names %s, want %s", name, closest[i], want[name])
 		}
-		delete(warnings, name)
-	}
-	if len(warnings) != 0 {
-		t.Errorf("warnings about variables that are not typos: %v", warnings)
 	}
 }
 
@@ -52,11 +51,11 @@ func TestUnknownEnvVariableIsLoggedAtOnceOnABootstrappedApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer app.Cleanup()
-	app.Settings().Logs.MaxDays = 1 // PocketBase's test data keeps no logs
-	if err := Register(app, testConfig()); err != nil {
+	log := &logRecorder{}
+	if err := Register(loggedApp{App: app, log: log}, testConfig()); err != nil {
 		t.Fatal(err)
 	}
-	if !hasLog(appLogs(t, app), "PB_JOBS_WORKER ", "PB_JOBS_WORKERS") {
+	if !log.has("PB_JOBS_WORKER ", "PB_JOBS_WORKERS") {
 		t.Fatal("no warning about PB_JOBS_WORKER when registering on a bootstrapped app")
 	}
 }
@@ -112,8 +111,8 @@ func TestConfigLiteralTakesEveryDefault(t *testing.T) {
 }
 
 func TestConfigLiteralIsLoggedAtBootstrap(t *testing.T) {
-	app := bootstrappedApp(t, Config{Workers: 2})
-	if !hasLog(appLogs(t, app), "DefaultConfig()", "HTTPEnabled and AutoStart", "PB_JOBS_HTTP_ENABLED=false", "PB_JOBS_AUTO_START=false") {
+	_, log := bootstrappedApp(t, Config{Workers: 2})
+	if !log.has("DefaultConfig()", "HTTPEnabled and AutoStart", "PB_JOBS_HTTP_ENABLED=false", "PB_JOBS_AUTO_START=false") {
 		t.Fatal("no log line saying that a Config literal turns HTTPEnabled and AutoStart on, and how to turn them off")
 	}
 }
@@ -121,12 +120,12 @@ func TestConfigLiteralIsLoggedAtBootstrap(t *testing.T) {
 func TestDefaultConfigKeepsHTTPAndAutoStartOff(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.HTTPEnabled, cfg.AutoStart = false, false
-	app := bootstrappedApp(t, cfg)
+	app, log := bootstrappedApp(t, cfg)
 	got := GetJobStore(app).p.config
 	if got.HTTPEnabled || got.AutoStart {
 		t.Fatalf("DefaultConfig with HTTPEnabled and AutoStart off resolved to %+v", got)
 	}
-	if hasLog(appLogs(t, app), "DefaultConfig()") {
+	if log.has("DefaultConfig()") {
 		t.Fatal("a Config made by DefaultConfig was logged as a literal")
 	}
 }
@@ -209,49 +208,19 @@ func TestMustRegisterPanicsWithTheError(t *testing.T) {
 	MustRegister(app, DefaultConfig())
 }
 
-// bootstrappedApp returns a new app (with PocketBase's default settings,
-// which keep logs) on SQLite, with the plugin registered with cfg before it
-// was bootstrapped, as an app's main function does.
-func bootstrappedApp(t *testing.T, cfg Config) core.App {
+// bootstrappedApp returns a new app on SQLite, with the plugin registered
+// with cfg before it was bootstrapped, as an app's main function does, and
+// what the plugin logged through it.
+func bootstrappedApp(t *testing.T, cfg Config) (core.App, *logRecorder) {
 	t.Helper()
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: t.TempDir()})
-	if err := Register(app, cfg); err != nil {
+	log := &logRecorder{}
+	if err := Register(loggedApp{App: app, log: log}, cfg); err != nil {
 		t.Fatalf("register: %v", err)
 	}
 	if err := app.Bootstrap(); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	t.Cleanup(func() { _ = app.ResetBootstrapState() })
-	return app
-}
-
-// appLogs writes the logs app has buffered and returns every stored log.
-func appLogs(t testing.TB, app core.App) []*core.Log {
-	t.Helper()
-	handler, ok := app.Logger().Handler().(*logger.BatchHandler)
-	if !ok {
-		t.Fatalf("app logger handler is %T", app.Logger().Handler())
-	}
-	if err := handler.WriteAll(context.Background()); err != nil {
-		t.Fatalf("write logs: %v", err)
-	}
-	var logs []*core.Log
-	if err := app.LogQuery().All(&logs); err != nil {
-		t.Fatalf("read logs: %v", err)
-	}
-	return logs
-}
-
-// hasLog tells whether one of logs has a message holding every part.
-func hasLog(logs []*core.Log, parts ...string) bool {
-	for _, l := range logs {
-		found := true
-		for _, p := range parts {
-			found = found && strings.Contains(l.Message, p)
-		}
-		if found {
-			return true
-		}
-	}
-	return false
+	return app, log
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/outbox"
@@ -67,10 +66,10 @@ func (db *jobDB) close(ctx context.Context) error {
 // insert stores jobs through the driver driverFor chooses: directly, or —
 // for a store bound to a transaction — in that transaction (SQLite) or in
 // the app's outbox within it (PostgreSQL), returning then the rows the
-// relay will store. It calls wakeAt with the run time of every job stored,
-// now or after the commit; the relay wakes the claim loop for the jobs it
-// moves from the outbox.
-func (db *jobDB) insert(ctx context.Context, txApp core.App, jobs []driver.InsertParams, wakeAt func(time.Time)) ([]driver.JobRow, error) {
+// relay will store. It calls wakeFor with the jobs it stored, now or after
+// the commit; the relay wakes the claim loop for the jobs it moves from the
+// outbox.
+func (db *jobDB) insert(ctx context.Context, txApp core.App, jobs []driver.InsertParams, wakeFor func([]driver.InsertParams)) ([]driver.JobRow, error) {
 	drv, inTx := db.driverFor(txApp)
 	if txApp != nil && !inTx {
 		if err := outbox.Add(ctx, txApp.NonconcurrentDB(), jobs); err != nil {
@@ -87,15 +86,10 @@ func (db *jobDB) insert(ctx context.Context, txApp core.App, jobs []driver.Inser
 	if err != nil {
 		return nil, err
 	}
-	wake := func() {
-		for _, j := range jobs {
-			wakeAt(j.RunAt)
-		}
-	}
 	if inTx {
-		onCommit(txApp, wake)
+		onCommit(txApp, func() { wakeFor(jobs) })
 	} else {
-		wake()
+		wakeFor(jobs)
 	}
 	return rows, nil
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,43 @@ func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
 	defer h.mu.Unlock()
 	h.records = append(h.records, r.Clone())
 	return nil
+}
+
+// has tells whether a record's message holds every part.
+func (h *logRecorder) has(parts ...string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.records {
+		found := true
+		for _, p := range parts {
+			found = found && strings.Contains(r.Message, p)
+		}
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+// values returns the values of the attribute key of the records at level
+// that have it, in the order they were logged.
+func (h *logRecorder) values(level slog.Level, key string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var values []string
+	for _, r := range h.records {
+		if r.Level != level {
+			continue
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == key {
+				values = append(values, a.Value.String())
+				return false
+			}
+			return true
+		})
+	}
+	return values
 }
 
 // count returns how many records at level have the attribute key = value.

@@ -264,7 +264,19 @@ func (p *plugin) insert(txApp core.App, jobs []driver.InsertParams) ([]driver.Jo
 	if err != nil {
 		return nil, err
 	}
-	return db.insert(context.Background(), txApp, jobs, p.waker.WakeAt)
+	return db.insert(context.Background(), txApp, jobs, p.wakeFor)
+}
+
+// wakeFor wakes the claim loop for jobs just stored whose topic has a
+// handler in this process: now for runnable ones, at run_at for delayed
+// ones. A job of a topic handled elsewhere, or by nobody, would only make
+// it claim for nothing.
+func (p *plugin) wakeFor(jobs []driver.InsertParams) {
+	for _, j := range jobs {
+		if p.handlers.get(j.Topic) != nil {
+			p.waker.WakeAt(j.RunAt)
+		}
+	}
 }
 
 // driver returns the driver for the store's reads and changes: the

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	cd bench && go run . [-runs 3] [-n 20000] [-only sqlite|postgres]
+//	cd bench && go run . [-runs 3] [-n 20000] [-only sqlite|postgres] [-systems ours,…] [-workloads c,e]
 //
 // PostgreSQL is a throwaway cluster started with initdb and pg_ctl from PATH
 // or /usr/lib/postgresql/*/bin (as the postgres user when run as root), or
@@ -30,6 +30,7 @@ type options struct {
 	runs       int
 	only       string
 	systems    string
+	workloads  string
 	cpuProfile string
 	params     params
 }
@@ -45,6 +46,7 @@ func main() {
 	flag.IntVar(&o.params.n, "n", 20000, "jobs per batch-enqueue and work measurement; the other sizes follow from it")
 	flag.StringVar(&o.only, "only", "", "run one database only: sqlite or postgres")
 	flag.StringVar(&o.systems, "systems", "", "comma-separated system ids to run (ours, river, river-tuned, goqite, raw1, raw100); default all")
+	flag.StringVar(&o.workloads, "workloads", "", "comma-separated workload letters to run (a to f); default all")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write CPU profiles of ours working jobs (c) in the first run to FILE-sqlite.prof and FILE-postgres.prof")
 	flag.DurationVar(&o.params.limit, "limit", 15*time.Second, "longest timed loop; a slower system is measured on what it did by then")
 	flag.DurationVar(&o.params.pickupLimit, "pickup-limit", 15*time.Second, "longest idle-pickup measurement")
@@ -103,6 +105,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	wanted, err := selectWorkloads(o)
+	if err != nil {
+		return err
+	}
 	e, err := newEnv(ctx, needsPostgres(selected))
 	if err != nil {
 		return err
@@ -124,7 +130,7 @@ func run(ctx context.Context, o options) error {
 			if r == 1 && sys.id == "ours" && o.cpuProfile != "" {
 				profile = o.cpuProfile + "-" + sys.db + ".prof"
 			}
-			if err := measureSystem(ctx, e, sys, p, r, o.runs, profile, res); err != nil {
+			if err := measureSystem(ctx, e, sys, p, wanted, r, o.runs, profile, res); err != nil {
 				return err
 			}
 		}
@@ -152,14 +158,36 @@ func selectSystems(o options) ([]system, error) {
 	return out, nil
 }
 
+// selectWorkloads applies -workloads: it returns the set of workloads to
+// run, all of them by default.
+func selectWorkloads(o options) (map[workload]bool, error) {
+	wanted := make(map[workload]bool)
+	byLetter := make(map[string]workload)
+	for w := range numWorkloads {
+		wanted[w] = o.workloads == ""
+		byLetter[w.letter()] = w
+	}
+	if o.workloads == "" {
+		return wanted, nil
+	}
+	for _, letter := range strings.Split(o.workloads, ",") {
+		w, ok := byLetter[strings.TrimSpace(letter)]
+		if !ok {
+			return nil, fmt.Errorf("-workloads: no workload %q (use letters a to %s)", letter, (numWorkloads - 1).letter())
+		}
+		wanted[w] = true
+	}
+	return wanted, nil
+}
+
 func needsPostgres(ss []system) bool {
 	return slices.ContainsFunc(ss, func(s system) bool { return s.db == dbPostgres })
 }
 
-// measureSystem runs every workload of sys once and records the outcomes.
-// A system that cannot run here is recorded as unavailable; an error of
-// one measurement is recorded and reported, and the others go on.
-func measureSystem(ctx context.Context, e *env, sys system, p params, r, runs int, profile string, res *results) error {
+// measureSystem runs every wanted workload of sys once and records the
+// outcomes. A system that cannot run here is recorded as unavailable; an
+// error of one measurement is recorded and reported, and the others go on.
+func measureSystem(ctx context.Context, e *env, sys system, p params, wanted map[workload]bool, r, runs int, profile string, res *results) error {
 	type step struct {
 		w       workload
 		label   string
@@ -170,21 +198,27 @@ func measureSystem(ctx context.Context, e *env, sys system, p params, r, runs in
 		{wBatch, fmt.Sprintf("enqueue %d in batches of %d", p.n, batchSize), func() (*outcome, error) { return measureBatch(ctx, e, sys, p) }},
 		{wWork, fmt.Sprintf("work %d", p.n), func() (*outcome, error) { return measureWork(ctx, e, sys, p, profile) }},
 		{wPickup, fmt.Sprintf("idle pickup ×%d", p.pickups), func() (*outcome, error) { return measurePickup(ctx, e, sys, p) }},
-		{wClaimCost, fmt.Sprintf("claim cost, %d jobs, empty", p.claimJobs), func() (*outcome, error) { return measureClaimCost(ctx, e, sys, p, 0) }},
-		{wClaimCost, fmt.Sprintf("claim cost, %d jobs, %d completed", p.claimJobs, p.big), func() (*outcome, error) { return measureClaimCost(ctx, e, sys, p, p.big) }},
-		{wRSS, fmt.Sprintf("peak RSS, %d pending", p.small), func() (*outcome, error) { return measureRSS(ctx, e, sys, p, p.small) }},
-		{wRSS, fmt.Sprintf("peak RSS, %d pending", p.big), func() (*outcome, error) { return measureRSS(ctx, e, sys, p, p.big) }},
+		{wClaimCost, "claim cost, " + noBacklog.describe(p), func() (*outcome, error) { return measureClaimCost(ctx, e, sys, p, noBacklog) }},
+		{wClaimCost, "claim cost, " + completedBacklog.describe(p), func() (*outcome, error) { return measureClaimCost(ctx, e, sys, p, completedBacklog) }},
 	}
+	if sys.foreign {
+		steps = append(steps, step{wClaimCost, "claim cost, " + foreignBacklog.describe(p),
+			func() (*outcome, error) { return measureClaimCost(ctx, e, sys, p, foreignBacklog) }})
+	}
+	steps = append(steps,
+		step{wRSS, fmt.Sprintf("peak RSS, %d pending", p.small), func() (*outcome, error) { return measureRSS(ctx, e, sys, p, p.small) }},
+		step{wRSS, fmt.Sprintf("peak RSS, %d pending", p.big), func() (*outcome, error) { return measureRSS(ctx, e, sys, p, p.big) }},
+	)
 	for _, s := range steps {
 		// Peak RSS barely varies between runs: measured in the first only.
-		if sys.skip[s.w] || (s.w == wRSS && r > 1) {
+		if !wanted[s.w] || sys.skip[s.w] || (s.w == wRSS && r > 1) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		begin := time.Now()
-		fmt.Fprintf(os.Stderr, "run %d/%d  %-8s %-18s %-36s ", r, runs, sys.db, sys.name, s.label)
+		fmt.Fprintf(os.Stderr, "run %d/%d  %-8s %-18s %-42s ", r, runs, sys.db, sys.name, s.label)
 		o, err := s.measure()
 		var unavailable unavailableError
 		switch {

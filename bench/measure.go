@@ -23,13 +23,17 @@ const (
 	wBatch                     // (b) batches of 1,000
 	wWork                      // (c) work pre-enqueued jobs
 	wPickup                    // (d) idle pickup latency
-	wClaimCost                 // (e) claim cost with completed history
+	wClaimCost                 // (e) claim cost with a backlog of completed or foreign jobs
 	wRSS                       // (f) peak RSS while holding pending jobs
+	numWorkloads
 )
 
 func (w workload) String() string {
 	return [...]string{"enqueue", "batch enqueue", "work", "idle pickup", "claim cost", "peak RSS"}[w]
 }
+
+// letter is the workload's letter in the report, as -workloads names it.
+func (w workload) letter() string { return string(rune('a' + w)) }
 
 // metric is one row of the table.
 type metric int
@@ -44,6 +48,8 @@ const (
 	mClaimEmpty
 	mClaimBig
 	mClaimRatio
+	mClaimForeign
+	mClaimForeignRatio
 	mRSSSmall
 	mRSSBig
 	mRSSRatio
@@ -63,8 +69,8 @@ type params struct {
 	pickups int
 	// claimJobs is how many jobs (e) works.
 	claimJobs int
-	// big is (e)'s count of completed jobs and (f)'s larger count of
-	// pending jobs; small is (f)'s smaller count.
+	// big is (e)'s count of completed jobs and of foreign jobs, and (f)'s
+	// larger count of pending jobs; small is (f)'s smaller count.
 	big, small int
 	// limit bounds one timed loop: a system too slow to finish within it is
 	// measured on what it did by then, and the cell is marked.
@@ -347,20 +353,56 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// measureClaimCost times working p.claimJobs jobs on a table that holds
-// `history` completed jobs (e).
-func measureClaimCost(ctx context.Context, e *env, sys system, p params, history int) (*outcome, error) {
+// backlog is what waits in the table while (e) works its jobs.
+type backlog int
+
+const (
+	noBacklog        backlog = iota
+	completedBacklog         // p.big completed jobs
+	foreignBacklog           // p.big runnable jobs of a topic no handler takes
+)
+
+// describe names b at the sizes of p.
+func (b backlog) describe(p params) string {
+	switch b {
+	case completedBacklog:
+		return thousands(p.big) + " completed jobs"
+	case foreignBacklog:
+		return thousands(p.big) + " runnable foreign jobs"
+	default:
+		return "no jobs"
+	}
+}
+
+// claimCostMetric is the metric of (e) with each backlog.
+var claimCostMetric = [...]metric{noBacklog: mClaimEmpty, completedBacklog: mClaimBig, foreignBacklog: mClaimForeign}
+
+// measureClaimCost times working p.claimJobs jobs on a table that holds the
+// backlog b (e). The backlog is stored first, so a foreign backlog is due
+// before every job to work.
+func measureClaimCost(ctx context.Context, e *env, sys system, p params, b backlog) (*outcome, error) {
 	q, err := opened(ctx, e, sys)
 	if err != nil {
 		return nil, err
 	}
 	defer q.release()
-	if history > 0 {
-		if err := fill(ctx, q, history); err != nil {
+	switch b {
+	case completedBacklog:
+		if err := fill(ctx, q, p.big); err != nil {
 			return nil, err
 		}
 		if err := q.completeAll(ctx); err != nil {
 			return nil, fmt.Errorf("complete the history: %w", err)
+		}
+	case foreignBacklog:
+		fq, ok := q.queue.(foreignQueue)
+		if !ok {
+			return nil, fmt.Errorf("%s keeps no jobs of other topics", sys.key())
+		}
+		for done := 0; done < p.big; done += batchSize {
+			if err := fq.enqueueForeignBatch(ctx, min(batchSize, p.big-done)); err != nil {
+				return nil, fmt.Errorf("enqueue a foreign batch: %w", err)
+			}
 		}
 	}
 	if err := fill(ctx, q, p.claimJobs); err != nil {
@@ -370,14 +412,10 @@ func measureClaimCost(ctx context.Context, e *env, sys system, p params, history
 	if err != nil {
 		return nil, err
 	}
-	m := mClaimEmpty
-	if history > 0 {
-		m = mClaimBig
-	}
 	o := newOutcome()
-	o.values[m] = ms(elapsed)
+	o.values[claimCostMetric[b]] = ms(elapsed)
 	if n < int64(p.claimJobs) {
-		o.notef("claim cost with %d completed: %d of %d jobs within %s", history, n, p.claimJobs, p.limit)
+		o.notef("claim cost with %s: %d of %d jobs within %s", b.describe(p), n, p.claimJobs, p.limit)
 	}
 	return o, nil
 }

@@ -60,9 +60,21 @@ func (q *oursQueue) enqueue(ctx context.Context) error {
 }
 
 func (q *oursQueue) enqueueBatch(ctx context.Context, n int) error {
+	return q.enqueueMany(topic, n)
+}
+
+// foreignTopic is the topic of (e)'s foreign backlog: no handler takes it.
+const foreignTopic = "elsewhere"
+
+func (q *oursQueue) enqueueForeignBatch(ctx context.Context, n int) error {
+	return q.enqueueMany(foreignTopic, n)
+}
+
+// enqueueMany adds n no-op jobs of topic t with one EnqueueMany.
+func (q *oursQueue) enqueueMany(t string, n int) error {
 	items := make([]jobs.JobEnqueueItem, n)
 	for i := range items {
-		items[i] = jobs.JobEnqueueItem{Topic: topic, Payload: noopArgs{N: 1}}
+		items[i] = jobs.JobEnqueueItem{Topic: t, Payload: noopArgs{N: 1}}
 	}
 	_, err := q.store.EnqueueMany(items)
 	return err

@@ -60,6 +60,8 @@ func (r *results) median(key string, m metric) (float64, bool) {
 	switch m {
 	case mClaimRatio:
 		return r.ratio(key, mClaimBig, mClaimEmpty)
+	case mClaimForeignRatio:
+		return r.ratio(key, mClaimForeign, mClaimEmpty)
 	case mRSSRatio:
 		return r.ratio(key, mRSSBig, mRSSSmall)
 	}
@@ -94,7 +96,7 @@ func workloadOf(m metric) workload {
 		return wWork
 	case mP50, mP95, mP99:
 		return wPickup
-	case mClaimEmpty, mClaimBig, mClaimRatio:
+	case mClaimEmpty, mClaimBig, mClaimRatio, mClaimForeign, mClaimForeignRatio:
 		return wClaimCost
 	default:
 		return wRSS
@@ -102,7 +104,11 @@ func workloadOf(m metric) workload {
 }
 
 // isRatio tells whether a metric is a ratio of two others.
-func isRatio(m metric) bool { return m == mClaimRatio || m == mRSSRatio }
+func isRatio(m metric) bool { return m == mClaimRatio || m == mClaimForeignRatio || m == mRSSRatio }
+
+// isForeign tells whether a metric is measured on systems with foreign set
+// only.
+func isForeign(m metric) bool { return m == mClaimForeign || m == mClaimForeignRatio }
 
 // label names a metric's row.
 func label(m metric, p params) string {
@@ -125,6 +131,10 @@ func label(m metric, p params) string {
 		return fmt.Sprintf("(e) work %s jobs, %s completed jobs — ms", thousands(p.claimJobs), thousands(p.big))
 	case mClaimRatio:
 		return "(e) claim cost ratio, completed / none"
+	case mClaimForeign:
+		return fmt.Sprintf("(e) work %s jobs, %s — ms", thousands(p.claimJobs), foreignBacklog.describe(p))
+	case mClaimForeignRatio:
+		return "(e) claim cost ratio, foreign / none"
 	case mRSSSmall:
 		return fmt.Sprintf("(f) peak RSS, %s pending — MiB", thousands(p.small))
 	case mRSSBig:
@@ -197,7 +207,7 @@ func (r *results) cell(sys system, m metric) string {
 		return "n/a"
 	}
 	w := workloadOf(m)
-	if sys.skip[w] {
+	if sys.skip[w] || (isForeign(m) && !sys.foreign) {
 		return "—"
 	}
 	v, ok := r.median(key, m)

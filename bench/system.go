@@ -71,6 +71,15 @@ type queue interface {
 	close() error
 }
 
+// foreignQueue is a queue whose table may also hold jobs of a topic that
+// none of its handlers takes, and whose claims pass them by.
+type foreignQueue interface {
+	queue
+	// enqueueForeignBatch adds n no-op jobs of such a topic with one call
+	// of the system's batch API.
+	enqueueForeignBatch(ctx context.Context, n int) error
+}
+
 // system is one column of the table.
 type system struct {
 	// id names the system on the command line and in child processes.
@@ -79,6 +88,9 @@ type system struct {
 	name string
 	db   string
 	open func(ctx context.Context, t target) (queue, error)
+	// foreign tells that open returns a foreignQueue, so (e) also measures
+	// the claim cost with a backlog of a foreign topic.
+	foreign bool
 	// skip lists workloads the system has no form of, or that are not
 	// measured on it (their cells read "—"); remark says why, in the notes.
 	skip   map[workload]bool
@@ -93,7 +105,7 @@ func systems() []system {
 	rawSkip := map[workload]bool{wPickup: true, wRSS: true}
 	const rawRemark = "a floor, not a queue: no wake-up (so no (d)) and no process of its own worth measuring (so no (f))"
 	return []system{
-		{id: "ours", name: "pocketbase-jobs", db: dbSQLite, open: openOurs},
+		{id: "ours", name: "pocketbase-jobs", db: dbSQLite, open: openOurs, foreign: true},
 		{id: "river", name: "River", db: dbSQLite, open: openRiverSQLite(false),
 			skip: map[workload]bool{wClaimCost: true}, remark: riverDefaultRemark},
 		{id: "river-tuned", name: "River tuned", db: dbSQLite, open: openRiverSQLite(true),
@@ -104,7 +116,7 @@ func systems() []system {
 		{id: "raw100", name: "raw SQL, 100/stmt", db: dbSQLite, open: openRawSQLite(100),
 			skip: map[workload]bool{wEnqueue: true, wPickup: true, wRSS: true}, remark: rawRemark + "; (a) is one job per statement by definition"},
 
-		{id: "ours", name: "pocketbase-jobs", db: dbPostgres, open: openOurs},
+		{id: "ours", name: "pocketbase-jobs", db: dbPostgres, open: openOurs, foreign: true},
 		{id: "river", name: "River", db: dbPostgres, open: openRiverPostgres(false),
 			skip: map[workload]bool{wClaimCost: true}, remark: riverDefaultRemark},
 		{id: "river-tuned", name: "River tuned", db: dbPostgres, open: openRiverPostgres(true),

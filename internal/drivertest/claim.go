@@ -65,6 +65,71 @@ func testClaimOrderAndLimit(t *testing.T, s *suite) {
 	wantIDs(t, "claim of three", idsOf(claim(t, d, p)), []string{"x1", "x2", "x3"})
 }
 
+// testClaimPassesForeignBacklog: with thousands of jobs of another topic
+// due before them, claims take the due jobs of their topics, across
+// topics, earliest first, and NextRunAt sees past the others too.
+func testClaimPassesForeignBacklog(t *testing.T, s *suite) {
+	d := s.open(t)
+	foreign := make([]driver.InsertParams, 5000)
+	for i := range foreign {
+		foreign[i] = job(fmt.Sprintf("foreign%04d", i), t0.Add(-time.Hour+time.Duration(i)*time.Millisecond))
+		foreign[i].Topic = "foreign"
+	}
+	insert(t, d, foreign...)
+	// Nine due jobs, j1 earliest, dealt round the topics a, b and c; one of
+	// a not due yet; and one more foreign job due among them.
+	var ids []string
+	for i := 1; i <= 9; i++ {
+		p := job(fmt.Sprint("j", i), t0.Add(-time.Minute+time.Duration(i)*time.Second))
+		p.Topic = []string{"a", "b", "c"}[i%3]
+		insert(t, d, p)
+		ids = append(ids, p.ID)
+	}
+	late := job("late", t0.Add(time.Second))
+	late.Topic = "a"
+	stray := job("stray", t0.Add(-time.Minute+4500*time.Millisecond))
+	stray.Topic = "foreign"
+	insert(t, d, late, stray)
+
+	next, err := d.NextRunAt(t.Context(), []string{"a", "b", "c"})
+	if err != nil {
+		t.Fatalf("NextRunAt: %v", err)
+	}
+	wantTime(t, "NextRunAt", next, t0.Add(-time.Minute+time.Second))
+	p := driver.ClaimParams{Topics: []string{"c", "a", "b"}, Limit: 4, Now: t0, LockedUntil: t0.Add(lock)}
+	wantIDs(t, "first claim", idsOf(claim(t, d, p)), ids[:4])
+	wantIDs(t, "second claim", idsOf(claim(t, d, p)), ids[4:8])
+	wantIDs(t, "third claim", idsOf(claim(t, d, p)), ids[8:])
+	wantIDs(t, "fourth claim", idsOf(claim(t, d, p)), []string{})
+	if got := get(t, d, "stray"); got.Status != driver.StatusPending {
+		t.Fatalf("a job of another topic is %s, want pending", got.Status)
+	}
+}
+
+// testClaimAcrossManyTopics: a claim of hundreds of topics takes the
+// earliest due jobs of all of them.
+func testClaimAcrossManyTopics(t *testing.T, s *suite) {
+	d := s.open(t)
+	const topics = 600
+	jobs := make([]driver.InsertParams, topics)
+	names := make([]string, topics)
+	for i := range jobs {
+		// Topic i holds one job, due i milliseconds before t0.
+		jobs[i] = job(fmt.Sprintf("t%03d", i), t0.Add(-time.Duration(i)*time.Millisecond))
+		names[i] = jobs[i].Topic
+	}
+	insert(t, d, jobs...)
+	next, err := d.NextRunAt(t.Context(), names)
+	if err != nil {
+		t.Fatalf("NextRunAt: %v", err)
+	}
+	wantTime(t, "NextRunAt", next, t0.Add(-(topics-1)*time.Millisecond))
+	p := driver.ClaimParams{Topics: names, Limit: 3, Now: t0, LockedUntil: t0.Add(lock)}
+	wantIDs(t, "first claim", idsOf(claim(t, d, p)), []string{"t599", "t598", "t597"})
+	p.Topics = names[:topics/2]
+	wantIDs(t, "claim of half the topics", idsOf(claim(t, d, p)), []string{"t299", "t298", "t297"})
+}
+
 // testClaimNothing: a claim without topics or room takes nothing.
 func testClaimNothing(t *testing.T, s *suite) {
 	d := s.open(t)

@@ -1,6 +1,8 @@
 package drivertest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,6 +97,61 @@ func testListPages(t *testing.T, s *suite) {
 		}
 		if total != wantTotal {
 			t.Fatalf("List(%+v): total %d, want %d", c.p, total, wantTotal)
+		}
+	}
+}
+
+// testListIsOneSnapshot: while jobs are inserted one at a time, every
+// listing with room for all of them holds exactly as many jobs as its total
+// says: the count and the page read the same jobs.
+func testListIsOneSnapshot(t *testing.T, s *suite) {
+	d := s.open(t)
+	const jobs = 300
+	var (
+		wg        sync.WaitGroup
+		stop      = make(chan struct{})
+		finished  = make(chan struct{})
+		insertErr error
+	)
+	wg.Go(func() {
+		defer close(finished)
+		for i := range jobs {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, insertErr = d.Insert(t.Context(), []driver.InsertParams{job(fmt.Sprintf("j%03d", i), t0)}); insertErr != nil {
+				return
+			}
+		}
+	})
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	for lists := 1; ; lists++ {
+		var over bool // the inserts were over before this listing began
+		select {
+		case <-finished:
+			over = true
+		default:
+		}
+		rows, total, err := d.List(t.Context(), driver.ListParams{Limit: jobs + 1})
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		if int64(len(rows)) != total {
+			t.Fatalf("listing %d: %d jobs on a page with room for all, but a total of %d", lists, len(rows), total)
+		}
+		if over {
+			if insertErr != nil {
+				t.Fatalf("Insert: %v", insertErr)
+			}
+			if total != jobs {
+				t.Fatalf("listing after the inserts: total %d, want %d", total, jobs)
+			}
+			return
 		}
 	}
 }

@@ -30,10 +30,11 @@ func New(logger *slog.Logger, level slog.Level, down, up string) *Log {
 }
 
 // Failed reports a failed attempt: the first after a success (or the first
-// ever) logs the start of an outage, with err.
-func (l *Log) Failed(err error) {
+// ever) logs the start of an outage, with err and the key-value pairs of
+// args.
+func (l *Log) Failed(err error, args ...any) {
 	if l.out.CompareAndSwap(false, true) {
-		l.logger.Log(context.Background(), l.level, l.down, "error", err)
+		l.logger.Log(context.Background(), l.level, l.down, append([]any{"error", err}, args...)...)
 	}
 }
 

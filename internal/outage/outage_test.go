@@ -9,8 +9,9 @@ import (
 )
 
 // TestOutageIsLoggedOnceEachWay: however many attempts fail or succeed in a
-// row, an outage is logged once when it starts, with the error, and once
-// when it ends; a success before any failure logs nothing.
+// row, an outage is logged once when it starts, with the error (and what
+// else the caller adds), and once when it ends; a success before any
+// failure logs nothing.
 func TestOutageIsLoggedOnceEachWay(t *testing.T) {
 	var out bytes.Buffer
 	l := New(slog.New(slog.NewTextHandler(&out, nil)), slog.LevelError, "down", "up")
@@ -21,11 +22,11 @@ func TestOutageIsLoggedOnceEachWay(t *testing.T) {
 	for range 2 {
 		l.Recovered()
 	}
-	l.Failed(errors.New("reset"))
+	l.Failed(errors.New("reset"), "jobs", 3)
 	want := []string{
 		`level=ERROR msg=down error=refused`,
 		`level=INFO msg=up`,
-		`level=ERROR msg=down error=reset`,
+		`level=ERROR msg=down error=reset jobs=3`,
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != len(want) {

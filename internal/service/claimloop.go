@@ -125,7 +125,7 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 			state.claimed(limit)
 			go func() { claimed <- l.claim(quit, abort, limit) }()
 		}
-		if at := l.cfg.Waker.next(); !at.Equal(timerAt) {
+		if at := l.cfg.Waker.Next(); !at.Equal(timerAt) {
 			timerAt = at
 			timer.Stop()
 			if !at.IsZero() {
@@ -144,14 +144,14 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 				l.lookAhead(quit)
 				lookAhead = false
 			}
-		case <-l.cfg.Waker.woken():
+		case <-l.cfg.Waker.Woken():
 			state.want()
 		case <-poll.C:
 			l.recoverExpired(quit)
 			state.want()
 			lookAhead = true
 		case <-timer.C:
-			l.cfg.Waker.passed(timerAt)
+			l.cfg.Waker.Passed(timerAt)
 			timerAt = time.Time{}
 			state.want()
 			lookAhead = true

@@ -9,15 +9,18 @@ import (
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/outage"
 )
 
-// Writing outcomes: batches of at most maxFinishBatch; a batch that fails
-// is tried finishAttempts times in all, the waits between attempts
-// doubling from finishBackoff.
+// Writing outcomes: batches of at most maxFinishBatch. A batch that fails
+// is tried again through a short outage of the job database (a restart
+// takes seconds), the wait between attempts doubling from
+// minOutcomeRetryWait to maxOutcomeRetryWait, for at most outcomeRetryFor.
 const (
-	maxFinishBatch = 256
-	finishAttempts = 5
-	finishBackoff  = 50 * time.Millisecond
+	maxFinishBatch      = 256
+	minOutcomeRetryWait = 50 * time.Millisecond
+	maxOutcomeRetryWait = time.Second
+	outcomeRetryFor     = 30 * time.Second
 )
 
 // Completer writes the outcomes of attempts in batches: whatever
@@ -29,6 +32,10 @@ type Completer struct {
 	clock  *clock.Clock
 	// wakeAt is told the run time of every job that goes back to pending.
 	wakeAt func(time.Time)
+	// retrying logs, at info level, that outcomes wait for the job
+	// database, once per outage: the outage itself is the claim loop's to
+	// report, and nothing is lost while the completer retries.
+	retrying *outage.Log
 
 	mu     sync.Mutex
 	queue  []driver.Outcome
@@ -51,6 +58,9 @@ func NewCompleter(drv driver.Driver, logger *slog.Logger, clk *clock.Clock, wake
 		logger: logger,
 		clock:  clk,
 		wakeAt: wakeAt,
+		retrying: outage.New(logger, slog.LevelInfo,
+			"jobs: cannot record job outcomes yet; retrying",
+			"jobs: job outcomes recorded again"),
 		signal: make(chan struct{}, 1),
 		runner: runner{name: "recording job outcomes"},
 	}
@@ -126,23 +136,30 @@ func (c *Completer) writeQueued(ctx context.Context) error {
 	return nil
 }
 
-// write stores a batch, trying again briefly on errors, and wakes the
-// claim loop for the jobs it made pending again. A batch that still fails
-// is dropped and logged: its jobs stay processing until their locks expire,
+// write stores a batch, trying again through a short outage of the job
+// database, and wakes the claim loop for the jobs it made pending again. A
+// batch that still fails after outcomeRetryFor, or when ctx ends, is
+// dropped and logged: its jobs stay processing until their locks expire,
 // and are then recovered and run again.
 func (c *Completer) write(ctx context.Context, batch []driver.Outcome) error {
-	backoff := finishBackoff
-	for attempt := 1; ; attempt++ {
+	wait := minOutcomeRetryWait
+	start := time.Now()
+	for {
 		err := c.finish(ctx, batch)
 		if err == nil {
+			c.retrying.Recovered()
 			break
 		}
-		if attempt == finishAttempts || !clock.Sleep(ctx, backoff) {
-			c.logger.Error("jobs: cannot record job outcomes; the jobs will be recovered when their locks expire",
-				"jobs", len(batch), "error", err)
-			return err
+		if time.Since(start) < outcomeRetryFor {
+			c.retrying.Failed(err, "jobs", len(batch))
+			if clock.Sleep(ctx, wait) {
+				wait = min(2*wait, maxOutcomeRetryWait)
+				continue
+			}
 		}
-		backoff *= 2
+		c.logger.Error("jobs: cannot record job outcomes; the jobs will be recovered when their locks expire",
+			"jobs", len(batch), "error", err)
+		return err
 	}
 	for _, o := range batch {
 		if o.Status == driver.StatusPending {

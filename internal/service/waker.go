@@ -19,7 +19,7 @@ const maxWakeTimes = 1024
 // wake-up asked for after an earlier one is not lost when the earlier one
 // comes. Any goroutine may call Wake and WakeAt, while a claim loop runs or
 // not; a Waker outlives the claim loops of the dispatcher's runs, and the
-// running one is its only reader.
+// running one is its only reader (Woken, Next and Passed).
 type Waker struct {
 	clock *clock.Clock
 	// now is signalled, never blocking, when jobs may be runnable now or the
@@ -67,15 +67,15 @@ func (w *Waker) add(t time.Time) {
 	}
 }
 
-// woken is signalled when the claim loop should claim, and look at the
+// Woken is signalled when the claim loop should claim, and look at the
 // wake-up times again.
-func (w *Waker) woken() <-chan struct{} {
+func (w *Waker) Woken() <-chan struct{} {
 	return w.now
 }
 
-// next returns the earliest wake-up time, or the zero time when there is
+// Next returns the earliest wake-up time, or the zero time when there is
 // none.
-func (w *Waker) next() time.Time {
+func (w *Waker) Next() time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.at) == 0 {
@@ -84,8 +84,8 @@ func (w *Waker) next() time.Time {
 	return w.at[0]
 }
 
-// passed forgets the wake-up times up to t, once the claim loop woke for t.
-func (w *Waker) passed(t time.Time) {
+// Passed forgets the wake-up times up to t, once the claim loop woke for t.
+func (w *Waker) Passed(t time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	i, found := slices.BinarySearchFunc(w.at, t, time.Time.Compare)

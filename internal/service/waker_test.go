@@ -11,7 +11,7 @@ import (
 // signal.
 func signalled(w *Waker) bool {
 	select {
-	case <-w.woken():
+	case <-w.Woken():
 		return true
 	default:
 		return false
@@ -32,12 +32,12 @@ func TestWakerKeepsEveryWakeUpTime(t *testing.T) {
 		}
 	}
 	for _, m := range []int{1, 2, 3} {
-		if next := w.next(); !next.Equal(at(m)) {
+		if next := w.Next(); !next.Equal(at(m)) {
 			t.Fatalf("next wake-up %v, want %v", next, at(m))
 		}
-		w.passed(at(m))
+		w.Passed(at(m))
 	}
-	if next := w.next(); !next.IsZero() {
+	if next := w.Next(); !next.IsZero() {
 		t.Fatalf("next wake-up %v once every time passed, want none", next)
 	}
 }
@@ -53,7 +53,7 @@ func TestWakerWakesAtOnceForAPastTime(t *testing.T) {
 	if !signalled(w) {
 		t.Fatal("a wake-up time that has passed did not ask for a claim")
 	}
-	if next := w.next(); !next.IsZero() {
+	if next := w.Next(); !next.IsZero() {
 		t.Fatalf("a wake-up time that has passed is kept: %v", next)
 	}
 	w.Wake()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pocketbase-jobs/jobs/internal/outage"
 )
 
 // notifySQL tells every listener that jobs may be runnable.
@@ -23,8 +25,7 @@ const announceLimit = 5 * time.Second
 // made while one is being sent collapse into one more, so a burst of
 // enqueues costs a few notifications, not one each.
 type announcer struct {
-	pool   *pgxpool.Pool
-	logger *slog.Logger
+	pool *pgxpool.Pool
 	// ctx ends when the driver closes, and with it a notification on its
 	// way; cancel ends it.
 	ctx    context.Context
@@ -34,12 +35,23 @@ type announcer struct {
 	sending bool // a goroutine is sending
 	again   bool // an announcement came in while it was sending
 	done    sync.WaitGroup
+
+	// outage logs an outage of notifications once each way, not once per
+	// notification.
+	outage *outage.Log
 }
 
 // newAnnouncer returns an announcer that notifies through pool.
 func newAnnouncer(pool *pgxpool.Pool, logger *slog.Logger) *announcer {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &announcer{pool: pool, logger: logger, ctx: ctx, cancel: cancel}
+	return &announcer{
+		pool:   pool,
+		ctx:    ctx,
+		cancel: cancel,
+		outage: outage.New(logger, slog.LevelWarn,
+			"jobs: cannot notify other processes of new jobs; they will find them when they poll",
+			"jobs: notifying other processes of new jobs again"),
+	}
 }
 
 // announce sends a notification soon, without waiting for it; once the
@@ -60,16 +72,20 @@ func (a *announcer) announce() {
 }
 
 // send notifies until no announcement is left, then returns. A failed
-// notification is logged and not retried: listeners still poll.
+// notification is not retried (listeners still poll); the first of an
+// outage is logged.
 func (a *announcer) send() {
 	defer a.done.Done()
 	for {
 		ctx, cancel := context.WithTimeout(a.ctx, announceLimit)
-		if _, err := a.pool.Exec(ctx, notifySQL); err != nil && a.ctx.Err() == nil {
-			a.logger.Warn("jobs: cannot notify other processes of new jobs; they will find them when they poll",
-				"error", err)
-		}
+		_, err := a.pool.Exec(ctx, notifySQL)
 		cancel()
+		switch {
+		case err == nil:
+			a.outage.Recovered()
+		case a.ctx.Err() == nil:
+			a.outage.Failed(err)
+		}
 		a.mu.Lock()
 		if !a.again {
 			a.sending = false

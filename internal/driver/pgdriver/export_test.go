@@ -2,7 +2,9 @@ package pgdriver
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,17 +14,43 @@ import (
 // WaitAnnounced returns once d has sent every notification it announced.
 func WaitAnnounced(d *Driver) { d.announcer.wait() }
 
-// ExplainClaim returns the plan of the claim statement for p, planned with
-// the settings every claim is sent with.
+// ExplainClaim returns the plan a claim for p runs, in EXPLAIN's JSON
+// format: the plan of the claim statement prepared and executed with the
+// settings every claim is sent with.
 func ExplainClaim(ctx context.Context, d *Driver, p driver.ClaimParams) (string, error) {
-	var lines []string
-	err := d.withSettings(ctx, claimSettings, "EXPLAIN "+claimSQL, claimArgs(p), func(results pgx.BatchResults) error {
-		rows, err := results.Query()
-		if err != nil {
+	var plan string
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT `+claimSettings); err != nil {
 			return err
 		}
-		lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
+		if _, err := tx.Exec(ctx, `PREPARE explained_claim AS `+claimSQL); err != nil {
+			return err
+		}
+		defer tx.Exec(ctx, `DEALLOCATE explained_claim`)
+		// EXECUTE takes no bound parameters: p goes in as literals.
+		topics := make([]string, len(p.Topics))
+		for i, topic := range p.Topics {
+			topics[i] = quote(topic)
+		}
+		return tx.QueryRow(ctx, fmt.Sprintf(`EXPLAIN (FORMAT JSON) EXECUTE explained_claim(%s, ARRAY[%s], %d, %s, 0)`,
+			quote(p.Now.Format(time.RFC3339Nano)), strings.Join(topics, ", "), p.Limit,
+			quote(p.LockedUntil.Format(time.RFC3339Nano)))).Scan(&plan)
 	})
+	return plan, err
+}
+
+// quote writes s as an SQL string literal.
+func quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// ExplainWaitingTopics returns the plan of the WaitingTopics statement, in
+// EXPLAIN's text format.
+func ExplainWaitingTopics(ctx context.Context, d *Driver, p driver.WaitingParams) (string, error) {
+	rows, err := d.pool.Query(ctx, `EXPLAIN `+waitingTopicsSQL, ts(p.RunnableSince))
+	if err != nil {
+		return "", err
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return strings.Join(lines, "\n"), err
 }

@@ -3,7 +3,6 @@ package pgdriver
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -120,65 +119,6 @@ func (d *Driver) insertedOrStored(ctx context.Context, jobs []driver.InsertParam
 		out[i] = r
 	}
 	return out, nil
-}
-
-// collectJobs reads the job rows of the next result of a batch.
-func collectJobs(results pgx.BatchResults) ([]driver.JobRow, error) {
-	rows, err := results.Query()
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, scanJob)
-}
-
-// claimSQL locks runnable jobs, skipping those another claim holds, and moves
-// them to processing in the same statement. The new lock_version is at least
-// one more than the old, and at least the claim's time in microseconds ($5):
-// a claim undone by a server crash (its commit is asynchronous) is not
-// repeated with the same number, so the outcome of the undone claim, still
-// reported by a worker that outlived the crash, cannot pass for the outcome
-// of the next claim of the job.
-const claimSQL = `WITH claimable AS (
-		SELECT id AS claim_id FROM _jobs
-		WHERE status = 'pending' AND run_at <= $1 AND topic = ANY($2::text[])
-		ORDER BY run_at
-		LIMIT $3
-		FOR UPDATE SKIP LOCKED
-	)
-	UPDATE _jobs AS j
-	SET status = 'processing', attempts = j.attempts + 1,
-		lock_version = GREATEST(j.lock_version + 1, $5::bigint),
-		locked_until = $4, updated = $1
-	FROM claimable AS c
-	WHERE j.id = c.claim_id
-	RETURNING ` + jobColumns
-
-// claimArgs are the parameters of claimSQL for p.
-func claimArgs(p driver.ClaimParams) []any {
-	now := ts(p.Now)
-	return []any{now, p.Topics, p.Limit, nullTS(p.LockedUntil), now.UnixMicro()}
-}
-
-// Claim locks up to p.Limit runnable jobs in one statement, in run_at order
-// through the runnable index, with an asynchronous commit. Concurrent claims
-// of any number of processes skip each other's rows instead of waiting, and
-// never return one job twice. Rows come back ordered by run_at.
-func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
-	if p.Limit <= 0 || len(p.Topics) == 0 {
-		return nil, nil
-	}
-	var claimed []driver.JobRow
-	err := d.withSettings(ctx, claimSettings, claimSQL, claimArgs(p), func(results pgx.BatchResults) error {
-		var err error
-		claimed, err = collectJobs(results)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim jobs: %w", err)
-	}
-	// RETURNING gives no order.
-	slices.SortStableFunc(claimed, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
-	return claimed, nil
 }
 
 // finishSQL writes a batch of outcomes passed as parallel arrays, each fenced

@@ -2,7 +2,6 @@ package pgdriver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -27,21 +26,37 @@ func (d *Driver) Get(ctx context.Context, id string) (driver.JobRow, error) {
 // listWhere matches every job when a filter is empty.
 const listWhere = ` WHERE ($1::text = '' OR topic = $1::text) AND ($2::text = '' OR status = $2::text)`
 
-// List reads one page, newest first, and the total of matching jobs.
+// snapshotRead is a transaction whose statements all read one snapshot of
+// the database.
+var snapshotRead = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+
+// List reads one page, newest first, and the total of matching jobs. Both
+// come from one read-only REPEATABLE READ transaction, so from one snapshot
+// of the table: the total counts the jobs the page was cut from, whatever is
+// written meanwhile.
 func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow, int64, error) {
-	var total int64
-	err := d.pool.QueryRow(ctx, `SELECT COUNT(*) FROM _jobs`+listWhere, p.Topic, p.Status).Scan(&total)
+	var (
+		page  []driver.JobRow
+		total int64
+	)
+	err := pgx.BeginTxFunc(ctx, d.pool, snapshotRead, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM _jobs`+listWhere, p.Topic, p.Status).Scan(&total)
+		if err != nil {
+			return fmt.Errorf("count jobs: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM _jobs`+listWhere+
+			` ORDER BY created DESC, id DESC LIMIT $3 OFFSET $4`, p.Topic, p.Status, p.Limit, p.Offset)
+		if err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		page, err = pgx.CollectRows(rows, scanJob)
+		if err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("count jobs: %w", err)
-	}
-	rows, err := d.pool.Query(ctx, `SELECT `+jobColumns+` FROM _jobs`+listWhere+
-		` ORDER BY created DESC, id DESC LIMIT $3 OFFSET $4`, p.Topic, p.Status, p.Limit, p.Offset)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list jobs: %w", err)
-	}
-	page, err := pgx.CollectRows(rows, scanJob)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list jobs: %w", err)
+		return nil, 0, err
 	}
 	return page, total, nil
 }
@@ -94,28 +109,6 @@ func (d *Driver) Requeue(ctx context.Context, id string, runAt, now time.Time) (
 		return requeued[0], nil
 	}
 	return driver.JobRow{}, d.explainNoChange(ctx, id)
-}
-
-// NextRunAt returns the earliest run_at among pending jobs of the topics,
-// read in run_at order from the runnable index.
-func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
-	if len(topics) == 0 {
-		return time.Time{}, nil
-	}
-	const nextSQL = `SELECT run_at FROM _jobs
-		WHERE status = 'pending' AND topic = ANY($1::text[])
-		ORDER BY run_at LIMIT 1`
-	var next time.Time
-	err := d.withSettings(ctx, indexOrder, nextSQL, []any{topics}, func(results pgx.BatchResults) error {
-		return results.QueryRow().Scan(&next)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read next run time: %w", err)
-	}
-	return next.UTC(), nil
 }
 
 // explainNoChange tells why a guarded change of job id changed nothing:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -177,30 +176,6 @@ func TestUndoneClaimIsNotRepeated(t *testing.T) {
 	late := driver.Outcome{ID: "a", LockVersion: undone.LockVersion, Status: driver.StatusFailed, LastError: "late"}
 	if n, err := d.Finish(t.Context(), []driver.Outcome{late}, t0); err != nil || n != 0 {
 		t.Fatalf("Finish of the undone claim = %d, %v; want 0 written", n, err)
-	}
-}
-
-// TestClaimWalksTheRunnableIndex: on a table never analyzed, whose
-// statistics count no pending job, a claim with thousands pending still
-// reads them in run_at order from the runnable index and stops at its
-// limit, rather than collecting every runnable job and sorting them.
-func TestClaimWalksTheRunnableIndex(t *testing.T) {
-	d := openMigrated(t, pgtest.DSN(t))
-	now := time.Now()
-	jobs := make([]driver.InsertParams, 5000)
-	for i := range jobs {
-		jobs[i] = driver.InsertParams{ID: fmt.Sprintf("j%05d", i), Topic: "t", Payload: []byte(`{}`),
-			RunAt: now.Add(-time.Duration(i) * time.Millisecond), Now: now}
-	}
-	if _, err := d.Insert(t.Context(), jobs); err != nil {
-		t.Fatalf("Insert: %v", err)
-	}
-	plan, err := pgdriver.ExplainClaim(t.Context(), d, driver.ClaimParams{Topics: []string{"t"}, Limit: 10, Now: now, LockedUntil: now.Add(time.Minute)})
-	if err != nil {
-		t.Fatalf("explain the claim: %v", err)
-	}
-	if !strings.Contains(plan, "Index Scan using _jobs_runnable_idx") || strings.Contains(plan, "Sort") {
-		t.Fatalf("the claim does not walk the runnable index in order:\n%s", plan)
 	}
 }
 

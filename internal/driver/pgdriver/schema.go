@@ -38,6 +38,11 @@ var migrations = []string{
 	CREATE INDEX _jobs_status_created_idx ON _jobs (status, created);`,
 	// 2: finding completed jobs by age, for retention.
 	`CREATE INDEX _jobs_completed_idx ON _jobs (updated) WHERE status = 'completed';`,
+	// 3: pending jobs by topic, then run_at, so a claim reads only the
+	// topics it handles however many jobs of others wait; it replaces the
+	// index on run_at alone, which nothing reads any more.
+	`CREATE INDEX _jobs_runnable_topic_idx ON _jobs (topic, run_at) WHERE status = 'pending';
+	DROP INDEX _jobs_runnable_idx;`,
 }
 
 // migrateLockKey identifies the advisory lock that serializes migrations of

@@ -7,9 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
@@ -23,7 +21,7 @@ type Driver struct {
 
 	// The statements of the hot path, prepared once on first use.
 	insertStmt prepared
-	claimStmt  prepared
+	claimStmts claimStatements
 	finishStmt prepared
 }
 
@@ -146,58 +144,10 @@ func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.Inser
 	return j.PendingRow(), nil
 }
 
-// Claim locks up to p.Limit runnable jobs in one statement. The statement
-// runs under SQLite's single write lock, so the subquery's status check holds
-// for the update; the outer WHERE matches by primary key only, which keeps
-// the claim a range scan of the runnable index plus key lookups. RETURNING
-// gives no order, so the rows are sorted by run_at here.
-func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
-	if p.Limit <= 0 || len(p.Topics) == 0 {
-		return nil, nil
-	}
-	topics, err := json.Marshal(p.Topics)
-	if err != nil {
-		return nil, fmt.Errorf("encode claim topics: %w", err)
-	}
-	var rows []driver.JobRow
-	err = d.claimStmt.use(d.write, claimSQL, func(q *dbx.Query) error {
-		var err error
-		rows, err = queryRows(q.WithContext(ctx).Bind(dbx.Params{
-			"locked_until": micros(p.LockedUntil),
-			"now":          micros(p.Now),
-			"topics":       string(topics),
-			"limit":        p.Limit,
-		}))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim jobs: %w", err)
-	}
-	slices.SortStableFunc(rows, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
-	return rows, nil
-}
-
-// claimSQL locks the earliest runnable jobs of the given topics. The limit
-// is written "{:limit} + 0" on purpose: SQLite reads a bare bound LIMIT while
-// it compiles the statement and marks the statement expired whenever that
-// parameter is bound again, so every claim would compile it anew (a fifth of
-// the claim's time); an expression is evaluated when the statement runs.
-const claimSQL = `UPDATE _jobs
-	SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
-		locked_until = {:locked_until}, updated = {:now}
-	WHERE id IN (
-		SELECT id FROM _jobs INDEXED BY _jobs_runnable_idx
-		WHERE status = 'pending' AND run_at <= {:now}
-			AND topic IN (SELECT value FROM json_each({:topics}))
-		ORDER BY run_at
-		LIMIT {:limit} + 0
-	)
-	RETURNING ` + jobColumns
-
 // Close releases the prepared statements of the driver.
 func (d *Driver) Close() {
 	d.insertStmt.close()
-	d.claimStmt.close()
+	d.claimStmts.close()
 	d.finishStmt.close()
 }
 
@@ -226,10 +176,11 @@ func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time
 	return int(n), nil
 }
 
-// finishSQL writes a JSON array of outcomes, each fenced by its claim.
+// finishSQL writes a JSON array of outcomes, each fenced by its claim. A
+// null run_at keeps the job's run_at, an empty last_error its last_error.
 const finishSQL = `UPDATE _jobs
 	SET status = o.value ->> 'status',
-		run_at = CASE WHEN (o.value ->> 'run_at') > 0 THEN o.value ->> 'run_at' ELSE _jobs.run_at END,
+		run_at = COALESCE(o.value ->> 'run_at', _jobs.run_at),
 		last_error = CASE WHEN (o.value ->> 'last_error') <> '' THEN o.value ->> 'last_error' ELSE _jobs.last_error END,
 		attempts = _jobs.attempts - (o.value ->> 'release'),
 		locked_until = 0,
@@ -244,18 +195,20 @@ type finishRow struct {
 	ID          string `json:"id"`
 	LockVersion int64  `json:"lock_version"`
 	Status      string `json:"status"`
-	RunAt       int64  `json:"run_at"`
-	LastError   string `json:"last_error"`
-	Release     int    `json:"release"`
+	// RunAt is nil (null) to keep the job's run_at.
+	RunAt     *int64 `json:"run_at"`
+	LastError string `json:"last_error"`
+	Release   int    `json:"release"`
 }
 
 // finishRows encodes outcomes for the Finish statement.
 func finishRows(outcomes []driver.Outcome) []finishRow {
 	rows := make([]finishRow, len(outcomes))
 	for i, o := range outcomes {
-		rows[i] = finishRow{
-			ID: o.ID, LockVersion: o.LockVersion, Status: o.Status,
-			RunAt: micros(o.RunAt), LastError: o.LastError,
+		rows[i] = finishRow{ID: o.ID, LockVersion: o.LockVersion, Status: o.Status, LastError: o.LastError}
+		if !o.RunAt.IsZero() {
+			runAt := micros(o.RunAt)
+			rows[i].RunAt = &runAt
 		}
 		if o.ReleaseAttempt {
 			rows[i].Release = 1
@@ -300,21 +253,43 @@ func getJob(ctx context.Context, db dbx.Builder, id string) (driver.JobRow, erro
 	return rows[0], nil
 }
 
-// List reads one page, newest first, and the total of matching jobs.
+// List reads one page, newest first, and the total of matching jobs. Both
+// come from one read transaction, so from one snapshot of the table: the
+// total counts the jobs the page was cut from, whatever is written
+// meanwhile.
 func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow, int64, error) {
 	params := dbx.Params{"topic": p.Topic, "status": p.Status, "limit": p.Limit, "offset": p.Offset}
 	const where = ` WHERE ({:topic} = '' OR topic = {:topic}) AND ({:status} = '' OR status = {:status})`
-	var total int64
-	err := d.read.NewQuery(`SELECT COUNT(*) FROM _jobs` + where).WithContext(ctx).Bind(params).Row(&total)
-	if err != nil {
-		return nil, 0, fmt.Errorf("count jobs: %w", err)
-	}
-	rows, err := queryRows(d.read.NewQuery(`SELECT ` + jobColumns + ` FROM _jobs` + where +
-		` ORDER BY created DESC, id DESC LIMIT {:limit} OFFSET {:offset}`).WithContext(ctx).Bind(params))
+	var (
+		page  []driver.JobRow
+		total int64
+	)
+	err := d.snapshot(ctx, func(tx dbx.Builder) error {
+		err := tx.NewQuery(`SELECT COUNT(*) FROM _jobs` + where).WithContext(ctx).Bind(params).Row(&total)
+		if err != nil {
+			return fmt.Errorf("count jobs: %w", err)
+		}
+		page, err = queryRows(tx.NewQuery(`SELECT ` + jobColumns + ` FROM _jobs` + where +
+			` ORDER BY created DESC, id DESC LIMIT {:limit} OFFSET {:offset}`).WithContext(ctx).Bind(params))
+		if err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	return rows, total, nil
+	return page, total, nil
+}
+
+// snapshot runs fn in a read-only transaction of d.read, whose statements
+// all read one snapshot of the database, or directly when d.read already is
+// a transaction. A read-only transaction never takes the write lock.
+func (d *Driver) snapshot(ctx context.Context, fn func(tx dbx.Builder) error) error {
+	if db, ok := d.read.(*dbx.DB); ok {
+		return db.TransactionalContext(ctx, &sql.TxOptions{ReadOnly: true}, func(tx *dbx.Tx) error { return fn(tx) })
+	}
+	return fn(d.read)
 }
 
 // Stats counts jobs per status.
@@ -375,28 +350,6 @@ func (d *Driver) DeleteCompleted(ctx context.Context, before time.Time, limit in
 	return int(n), err
 }
 
-// NextRunAt returns the earliest run_at among pending jobs of the topics.
-func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
-	if len(topics) == 0 {
-		return time.Time{}, nil
-	}
-	encoded, err := json.Marshal(topics)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("encode topics: %w", err)
-	}
-	var next sql.NullInt64
-	err = d.read.NewQuery(`SELECT run_at FROM _jobs INDEXED BY _jobs_runnable_idx
-		WHERE status = 'pending' AND topic IN (SELECT value FROM json_each({:topics}))
-		ORDER BY run_at LIMIT 1`).WithContext(ctx).Bind(dbx.Params{"topics": string(encoded)}).Row(&next)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read next run time: %w", err)
-	}
-	return fromMicros(next.Int64), nil
-}
-
 // explainNoChange turns "no row changed" into ErrNotFound or ErrWrongStatus.
 func (d *Driver) explainNoChange(ctx context.Context, res sql.Result, id string) error {
 	n, err := res.RowsAffected()
@@ -432,7 +385,7 @@ func queryRows(q *dbx.Query) ([]driver.JobRow, error) {
 			return nil, err
 		}
 		r.Payload = []byte(payload)
-		r.RunAt, r.LockedUntil = fromMicros(runAt), fromMicros(lockedUntil)
+		r.RunAt, r.LockedUntil = fromMicros(runAt), fromLockMicros(lockedUntil)
 		r.Created, r.Updated = fromMicros(created), fromMicros(updated)
 		out = append(out, r)
 	}

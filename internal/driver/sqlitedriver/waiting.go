@@ -12,11 +12,14 @@ import (
 // waitingTopicsSQL walks the distinct topics of pending jobs one index seek
 // at a time (each step finds the next topic after the last one), and reads
 // each topic's earliest run_at with one more seek: its cost grows with the
-// number of topics, not with the number of pending jobs.
+// number of topics, not with the number of pending jobs. INDEXED BY keeps
+// SQLite from finding the first topic through the status index, which
+// would read every pending job.
 const waitingTopicsSQL = `WITH RECURSIVE topics(topic) AS (
-		SELECT MIN(topic) FROM _jobs WHERE status = 'pending'
+		SELECT MIN(topic) FROM _jobs INDEXED BY _jobs_runnable_topic_idx WHERE status = 'pending'
 		UNION ALL
-		SELECT (SELECT MIN(topic) FROM _jobs WHERE status = 'pending' AND topic > topics.topic)
+		SELECT (SELECT MIN(topic) FROM _jobs INDEXED BY _jobs_runnable_topic_idx
+			WHERE status = 'pending' AND topic > topics.topic)
 		FROM topics WHERE topics.topic IS NOT NULL
 	)
 	SELECT topic, oldest FROM (

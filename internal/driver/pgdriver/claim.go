@@ -1,0 +1,121 @@
+package pgdriver
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// Claims and look-aheads read the pending jobs of the topics this process
+// handles, and no others: one range scan per topic of the runnable index,
+// on (topic, run_at) over pending jobs, merged by run_at. However many jobs
+// of other topics wait — handled by another process, or by none — a claim
+// never reads them.
+
+// claimSQL locks runnable jobs of the topics $2, skipping those another
+// claim holds, and moves them to processing in the same statement.
+//
+// Each topic is an arm of a LATERAL join: a range scan of the runnable index
+// in run_at order that locks up to $3 rows it can lock, skipping the others;
+// the arms' rows are then merged by run_at and the $3 earliest claimed. So
+// a claim locks up to $3 rows per topic and keeps $3 of them: the rows it
+// locked and did not keep stay pending and are unlocked when the statement
+// commits, a moment later. Meanwhile a concurrent claim skips them and takes
+// the next ones, so no job is claimed twice and none is lost; a job may only
+// be taken a claim later than its run_at alone would say. With one topic, as
+// most processes have, a claim locks exactly what it claims.
+//
+// The claimed rows are then updated by key, id = ANY of the claimed ids: a
+// read of the primary key whatever the statistics say, where a join with the
+// CTE could become, in the generic plan claims run (see genericPlan), a hash
+// join over the whole table.
+//
+// The new lock_version is at least one more than the old, and at least the
+// claim's time in microseconds ($5): a claim undone by a server crash (its
+// commit is asynchronous) is not repeated with the same number, so the
+// outcome of the undone claim, still reported by a worker that outlived the
+// crash, cannot pass for the outcome of the next claim of the job.
+const claimSQL = `WITH claimable AS (
+		SELECT c.id AS claim_id
+		FROM unnest($2::text[]) AS t(topic)
+		CROSS JOIN LATERAL (
+			SELECT id, run_at FROM _jobs
+			WHERE status = 'pending' AND topic = t.topic AND run_at <= $1
+			ORDER BY run_at
+			LIMIT $3
+			FOR UPDATE SKIP LOCKED
+		) AS c
+		ORDER BY c.run_at
+		LIMIT $3
+	)
+	UPDATE _jobs
+	SET status = 'processing', attempts = attempts + 1,
+		lock_version = GREATEST(lock_version + 1, $5::bigint),
+		locked_until = $4, updated = $1
+	WHERE id = ANY(ARRAY(SELECT claim_id FROM claimable))
+	RETURNING ` + jobColumns
+
+// claimArgs are the parameters of claimSQL for p.
+func claimArgs(p driver.ClaimParams) []any {
+	now := ts(p.Now)
+	return []any{now, p.Topics, p.Limit, nullTS(p.LockedUntil), now.UnixMicro()}
+}
+
+// Claim locks up to p.Limit runnable jobs in one statement, in run_at order
+// through the runnable index, with an asynchronous commit. Concurrent claims
+// of any number of processes skip each other's rows instead of waiting, and
+// never return one job twice. Rows come back ordered by run_at.
+func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
+	if p.Limit <= 0 || len(p.Topics) == 0 {
+		return nil, nil
+	}
+	var claimed []driver.JobRow
+	err := d.withSettings(ctx, claimSettings, claimSQL, claimArgs(p), func(results pgx.BatchResults) error {
+		rows, err := results.Query()
+		if err != nil {
+			return err
+		}
+		claimed, err = pgx.CollectRows(rows, scanJob)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	// RETURNING gives no order.
+	slices.SortStableFunc(claimed, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
+	return claimed, nil
+}
+
+// nextRunAtSQL reads, for each topic of $1, the earliest run_at of its
+// pending jobs — one step into the runnable index — and returns the
+// earliest of them, or NULL.
+const nextRunAtSQL = `SELECT min((
+		SELECT run_at FROM _jobs
+		WHERE status = 'pending' AND topic = t.topic
+		ORDER BY run_at LIMIT 1
+	))
+	FROM unnest($1::text[]) AS t(topic)`
+
+// NextRunAt returns the earliest run_at among pending jobs of the topics.
+func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
+	if len(topics) == 0 {
+		return time.Time{}, nil
+	}
+	var next pgtype.Timestamptz
+	err := d.withSettings(ctx, indexOrder, nextRunAtSQL, []any{topics}, func(results pgx.BatchResults) error {
+		return results.QueryRow().Scan(&next)
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read next run time: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, nil
+	}
+	return next.Time.UTC(), nil
+}

@@ -1,0 +1,184 @@
+package sqlitedriver
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pocketbase/dbx"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// Claims and look-aheads read the pending jobs of the topics this process
+// handles, and no others: one range scan per topic of the runnable index,
+// on (topic, run_at) over pending jobs, merged by run_at. However many jobs
+// of other topics wait — handled by another process, or by none — a claim
+// never reads them.
+
+// Claim locks up to p.Limit runnable jobs in one statement. The statement
+// runs under SQLite's single write lock, so the subquery's status check holds
+// for the update; the outer WHERE matches by primary key only, which keeps
+// the claim range scans of the runnable index plus key lookups. RETURNING
+// gives no order, so the rows are sorted by run_at here.
+func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
+	if p.Limit <= 0 || len(p.Topics) == 0 {
+		return nil, nil
+	}
+	stmt := d.claimStmts.forTopics(len(p.Topics))
+	var rows []driver.JobRow
+	err := stmt.use(d.write, stmt.sql, func(q *dbx.Query) error {
+		var err error
+		rows, err = queryRows(q.WithContext(ctx).Bind(claimParams(p)))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	slices.SortStableFunc(rows, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
+	return rows, nil
+}
+
+// claimSQL locks the earliest runnable jobs of `topics` topics, bound as
+// {:topic0}, {:topic1}, …: the SQL depends on the number of topics only.
+//
+// Each topic has an arm of its own, a range scan of the runnable index in
+// run_at order, and the arms are merged by run_at: SQLite runs each arm as a
+// co-routine and the merge pulls from them only the rows it keeps, so a
+// claim reads about {:limit} index entries in all, without sorting. SQLite
+// has no LATERAL join; a correlated form over json_each (one statement for
+// any number of topics) would collect every arm's rows and sort them, which
+// makes even a one-topic claim about three times as slow, and claims are the
+// hot path: so one statement per number of topics, prepared once each.
+//
+// The limit is written "{:limit} + 0" on purpose: SQLite reads a bare bound
+// LIMIT while it compiles the statement and marks the statement expired
+// whenever that parameter is bound again, so every claim would compile it
+// anew (a fifth of the claim's time); an expression is evaluated when the
+// statement runs.
+func claimSQL(topics int) string {
+	return `UPDATE _jobs
+	SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
+		locked_until = {:locked_until}, updated = {:now}
+	WHERE id IN (SELECT id FROM (
+	` + earliestDue(topics) + `
+	))
+	RETURNING ` + jobColumns
+}
+
+// maxArms is the most arms one compound SELECT merges: SQLite refuses a
+// compound of more terms (SQLITE_LIMIT_COMPOUND_SELECT). Beyond maxArms
+// topics, arms are merged in groups, and the groups merged in turn, each
+// group sorting the few rows it keeps.
+const maxArms = 500
+
+// earliestDue selects the id and run_at of the {:limit} earliest due
+// pending jobs of `topics` topics, one arm per topic.
+func earliestDue(topics int) string {
+	arms := make([]string, topics)
+	for i := range arms {
+		arms[i] = `SELECT id, run_at FROM _jobs INDEXED BY _jobs_runnable_topic_idx
+		WHERE status = 'pending' AND topic = {:topic` + strconv.Itoa(i) + `} AND run_at <= {:now}`
+	}
+	for len(arms) > maxArms {
+		var groups []string
+		for group := range slices.Chunk(arms, maxArms) {
+			groups = append(groups, `SELECT id, run_at FROM (`+mergedByRunAt(group)+`)`)
+		}
+		arms = groups
+	}
+	return mergedByRunAt(arms)
+}
+
+// mergedByRunAt makes arms, SELECTs of id and run_at, one compound that
+// keeps the {:limit} earliest of their rows.
+func mergedByRunAt(arms []string) string {
+	return strings.Join(arms, "\n\tUNION ALL ") + "\n\tORDER BY run_at LIMIT {:limit} + 0"
+}
+
+// claimParams are the parameters of claimSQL for p.
+func claimParams(p driver.ClaimParams) dbx.Params {
+	params := dbx.Params{
+		"locked_until": lockMicros(p.LockedUntil),
+		"now":          micros(p.Now),
+		"limit":        p.Limit,
+	}
+	for i, topic := range p.Topics {
+		params["topic"+strconv.Itoa(i)] = topic
+	}
+	return params
+}
+
+// claimStatements holds the claim statement of each number of topics seen,
+// each prepared on first use. A process claims with one set of topics at a
+// time, so it holds few.
+type claimStatements struct {
+	mu       sync.Mutex
+	byTopics map[int]*claimStatement
+}
+
+// claimStatement is claimSQL for one number of topics.
+type claimStatement struct {
+	prepared
+	sql string
+}
+
+// forTopics returns the claim statement for `topics` topics.
+func (c *claimStatements) forTopics(topics int) *claimStatement {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stmt, ok := c.byTopics[topics]
+	if !ok {
+		if c.byTopics == nil {
+			c.byTopics = make(map[int]*claimStatement)
+		}
+		stmt = &claimStatement{sql: claimSQL(topics)}
+		c.byTopics[topics] = stmt
+	}
+	return stmt
+}
+
+// close releases every prepared statement.
+func (c *claimStatements) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, stmt := range c.byTopics {
+		stmt.close()
+	}
+}
+
+// nextRunAtSQL reads, for each topic of a JSON array, the earliest run_at
+// of its pending jobs — one step into the runnable index — and returns the
+// earliest of them, or NULL.
+const nextRunAtSQL = `SELECT MIN((
+		SELECT run_at FROM _jobs INDEXED BY _jobs_runnable_topic_idx
+		WHERE status = 'pending' AND topic = t.value
+		ORDER BY run_at LIMIT 1
+	))
+	FROM json_each({:topics}) AS t`
+
+// NextRunAt returns the earliest run_at among pending jobs of the topics.
+func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
+	if len(topics) == 0 {
+		return time.Time{}, nil
+	}
+	encoded, err := json.Marshal(topics)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("encode topics: %w", err)
+	}
+	var next sql.NullInt64
+	err = d.read.NewQuery(nextRunAtSQL).WithContext(ctx).Bind(dbx.Params{"topics": string(encoded)}).Row(&next)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read next run time: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, nil
+	}
+	return fromMicros(next.Int64), nil
+}
