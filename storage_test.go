@@ -34,6 +34,7 @@ func TestRunAtAroundTheEpochReadsBack(t *testing.T) {
 				t.Fatalf("EnqueueAt(%v) in a transaction: %v", runAt, err)
 			}
 			for _, id := range []string{job.ID, inTx.ID} {
+				waitStored(t, store, id) // on PostgreSQL, once the relay moved it from the outbox
 				got, err := store.Get(id)
 				if err != nil {
 					t.Fatalf("Get: %v", err)
