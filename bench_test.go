@@ -171,7 +171,7 @@ func BenchmarkFinish(b *testing.B) {
 		b.ResetTimer()
 		for start := 0; start < len(outcomes); start += claimBatch {
 			batch := outcomes[start:min(start+claimBatch, len(outcomes))]
-			n, err := drv.Finish(context.Background(), batch, time.Now())
+			n, err := drv.Finish(context.Background(), driver.FinishParams{Outcomes: batch, Now: time.Now()})
 			if err != nil || n != len(batch) {
 				b.Fatalf("Finish = %d, %v; want %d", n, err, len(batch))
 			}

@@ -19,20 +19,8 @@ type jobDB struct {
 	// when the jobs live outside the app's database (PostgreSQL), which no
 	// transaction of the app covers.
 	bindTx func(txApp core.App) driver.Driver
-	// claimsInFlight is how many claims the dispatcher may have on their
-	// way at once: one on SQLite, whose single writer would run a second
-	// one after the first anyway; two on PostgreSQL, where a second claim,
-	// sized to the workers that freed up meanwhile, overlaps the first
-	// one's round trip, so a busy queue does not idle its workers while one
-	// claim waits for the server.
-	claimsInFlight int
 	// relay moves transactional enqueues from the app's outbox; nil on SQLite.
 	relay *service.Relay
-	// listen blocks, calling onNotify for every enqueue of any process,
-	// until ctx ends; nil when the database has no notifications.
-	listen func(ctx context.Context, onNotify func()) error
-	// release frees the database's own resources; nil when it has none.
-	release func()
 }
 
 // driverFor chooses the driver for a store bound to txApp, or for the app's
@@ -55,10 +43,8 @@ func (db *jobDB) close(ctx context.Context) error {
 	if db.relay != nil {
 		errs = append(errs, db.relay.Stop(ctx))
 	}
-	if db.release != nil {
-		if err := service.Within(ctx, db.release); err != nil {
-			errs = append(errs, fmt.Errorf("release the job database: %w", err))
-		}
+	if err := service.Within(ctx, db.drv.Close); err != nil {
+		errs = append(errs, fmt.Errorf("close the job database: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -20,7 +20,7 @@ func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
 		if err := d.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
 		}
-		return &jobDB{drv: d, bindTx: bindSQLiteTx, claimsInFlight: 1, release: d.Close}, nil
+		return &jobDB{drv: d, bindTx: bindSQLiteTx}, nil
 	}
 	return p.openPostgres(ctx, app)
 }
@@ -62,13 +62,7 @@ func (p *plugin) openPostgres(ctx context.Context, app core.App) (*jobDB, error)
 		pg.Close()
 		return nil, err
 	}
-	return &jobDB{
-		drv:            pg,
-		claimsInFlight: 2,
-		relay:          p.startRelay(app, pg),
-		listen:         pg.Listen,
-		release:        pg.Close,
-	}, nil
+	return &jobDB{drv: pg, relay: p.startRelay(app, pg)}, nil
 }
 
 // startRelay starts the relay of transactional enqueues from app's outbox

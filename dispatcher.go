@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
+	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/service"
 )
 
@@ -138,7 +139,7 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 		Freed:          freed,
 		Workers:        d.config.Workers,
 		BatchSize:      d.config.BatchSize,
-		ClaimsInFlight: db.claimsInFlight,
+		ClaimsInFlight: db.drv.ClaimsInFlight(),
 		PollInterval:   d.config.PollInterval,
 		LockDuration:   d.config.LockDuration,
 	})
@@ -150,8 +151,8 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 		Retention:    d.config.Retention,
 		PollInterval: d.config.PollInterval,
 	})
-	if db.listen != nil {
-		r.listener = service.NewListener(db.listen, d.waker.Wake, logger)
+	if l, ok := db.drv.(driver.Listener); ok {
+		r.listener = service.NewListener(l, d.waker.Wake, logger)
 	}
 	for _, s := range r.services() {
 		s.Start()

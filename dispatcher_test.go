@@ -339,7 +339,7 @@ func TestLateResultOfExpiredClaimIsFenced(t *testing.T) {
 			t.Fatalf("second claim: %v %v", second, err)
 		}
 		// The first, expired attempt reports late: it must not land.
-		n, err := drv.Finish(ctx, []driver.Outcome{{ID: job.ID, LockVersion: first.LockVersion, Status: StatusFailed, LastError: "late"}}, time.Now())
+		n, err := drv.Finish(ctx, driver.FinishParams{Outcomes: []driver.Outcome{{ID: job.ID, LockVersion: first.LockVersion, Status: StatusFailed, LastError: "late"}}, Now: time.Now()})
 		if err != nil || n != 0 {
 			t.Fatalf("stale outcome written: n=%d err=%v", n, err)
 		}
@@ -347,7 +347,7 @@ func TestLateResultOfExpiredClaimIsFenced(t *testing.T) {
 		if got.Status != StatusProcessing || got.Attempts != 2 {
 			t.Fatalf("stale outcome changed the job: %+v", got)
 		}
-		n, err = drv.Finish(ctx, []driver.Outcome{{ID: job.ID, LockVersion: second[0].LockVersion, Status: StatusCompleted}}, time.Now())
+		n, err = drv.Finish(ctx, driver.FinishParams{Outcomes: []driver.Outcome{{ID: job.ID, LockVersion: second[0].LockVersion, Status: StatusCompleted}}, Now: time.Now()})
 		if err != nil || n != 1 {
 			t.Fatalf("current outcome not written: n=%d err=%v", n, err)
 		}

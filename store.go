@@ -124,7 +124,7 @@ func (s *JobStore) Get(id string) (*Job, error) {
 	if !storableText(id) {
 		return nil, fmt.Errorf("get job %q: %w", id, ErrNotFound)
 	}
-	row, err := d.Get(context.Background(), id)
+	row, err := d.Get(context.Background(), driver.GetParams{ID: id})
 	if err != nil {
 		return nil, fmt.Errorf("get job %q: %w", id, err)
 	}
@@ -199,7 +199,7 @@ func (s *JobStore) Delete(id string) error {
 	if !storableText(id) {
 		return fmt.Errorf("delete job %q: %w", id, ErrNotFound)
 	}
-	err = d.Delete(context.Background(), id)
+	err = d.Delete(context.Background(), driver.DeleteParams{ID: id})
 	if errors.Is(err, driver.ErrWrongStatus) {
 		err = ErrCannotDelete
 	}
@@ -220,7 +220,7 @@ func (s *JobStore) Requeue(id string) (*Job, error) {
 		return nil, fmt.Errorf("requeue job %q: %w", id, ErrNotFound)
 	}
 	now := s.p.clock.Now()
-	row, err := d.Requeue(context.Background(), id, now, now)
+	row, err := d.Requeue(context.Background(), driver.RequeueParams{ID: id, RunAt: now, Now: now})
 	if errors.Is(err, driver.ErrWrongStatus) {
 		err = ErrCannotRequeue
 	}

@@ -129,13 +129,67 @@ type RecoverParams struct {
 	LastError string
 }
 
-// Driver is the SQL of one database for the job table.
+// FinishParams are the outcomes of claimed attempts to write, at Now.
+type FinishParams struct {
+	Outcomes []Outcome
+	Now      time.Time
+}
+
+// GetParams selects one job.
+type GetParams struct {
+	ID string
+}
+
+// DeleteParams selects the pending or failed job to delete.
+type DeleteParams struct {
+	ID string
+}
+
+// RequeueParams moves a failed job back to pending, to run at RunAt.
+type RequeueParams struct {
+	ID    string
+	RunAt time.Time
+	Now   time.Time
+}
+
+// DeleteCompletedParams selects up to Limit completed jobs last updated
+// before Before, to delete.
+type DeleteCompletedParams struct {
+	Before time.Time
+	Limit  int
+}
+
+// NextRunAtParams selects the pending jobs of Topics, whose earliest run_at
+// NextRunAt returns.
+type NextRunAtParams struct {
+	Topics []string
+}
+
+// ListenParams says what a listener does with each notification.
+type ListenParams struct {
+	// OnNotify is called for every notification, and each time the listener
+	// starts listening. It runs on the listener's goroutine and should
+	// return quickly (signal a channel, say).
+	OnNotify func()
+}
+
+// Driver is the SQL of one database for the job table, and what the runtime
+// needs to know of that database. Every method that takes more than a
+// context takes one params struct (Insert, a slice of them: one per job).
 //
 // Every state change is guarded by the current status, so concurrent callers
 // (threads or processes) never move a job along an edge that does not exist.
 type Driver interface {
 	// Migrate creates or upgrades the schema to the newest version.
 	Migrate(ctx context.Context) error
+
+	// ClaimsInFlight is how many claims the dispatcher may have on their
+	// way at once.
+	ClaimsInFlight() int
+
+	// Close releases what the driver holds of its own: prepared statements,
+	// a pool it opened.
+	Close()
 
 	// Insert stores new pending jobs, all or none, and returns their rows.
 	// It returns ErrRejected when the database refuses a job's values.
@@ -145,16 +199,20 @@ type Driver interface {
 	// counting one attempt and bumping LockVersion for each, and returns them.
 	Claim(ctx context.Context, p ClaimParams) ([]JobRow, error)
 
+	// NextRunAt returns the earliest run_at of pending jobs of p.Topics, or
+	// the zero time when there is none. The dispatcher sleeps until then.
+	NextRunAt(ctx context.Context, p NextRunAtParams) (time.Time, error)
+
 	// Finish writes the outcomes whose claim is still current and returns how
 	// many were written. Outcomes of stale claims are skipped silently.
-	Finish(ctx context.Context, outcomes []Outcome, now time.Time) (int, error)
+	Finish(ctx context.Context, p FinishParams) (int, error)
 
 	// RecoverExpired releases processing jobs whose lock has expired and
 	// returns how many it changed.
 	RecoverExpired(ctx context.Context, p RecoverParams) (int, error)
 
 	// Get returns one job or ErrNotFound.
-	Get(ctx context.Context, id string) (JobRow, error)
+	Get(ctx context.Context, p GetParams) (JobRow, error)
 
 	// List returns one page of jobs, newest first, and the total matching.
 	List(ctx context.Context, p ListParams) ([]JobRow, int64, error)
@@ -164,22 +222,28 @@ type Driver interface {
 
 	// Delete removes a pending or failed job. It returns ErrNotFound or
 	// ErrWrongStatus when it cannot.
-	Delete(ctx context.Context, id string) error
+	Delete(ctx context.Context, p DeleteParams) error
 
 	// Requeue moves a failed job back to pending with fresh attempts, to run
-	// at runAt. It returns ErrNotFound or ErrWrongStatus when it cannot.
-	Requeue(ctx context.Context, id string, runAt, now time.Time) (JobRow, error)
+	// at p.RunAt. It returns ErrNotFound or ErrWrongStatus when it cannot.
+	Requeue(ctx context.Context, p RequeueParams) (JobRow, error)
 
-	// DeleteCompleted deletes up to limit completed jobs last updated before
-	// before, and returns how many it deleted.
-	DeleteCompleted(ctx context.Context, before time.Time, limit int) (int, error)
-
-	// NextRunAt returns the earliest run_at of pending jobs of the topics, or
-	// the zero time when there is none. The dispatcher sleeps until then.
-	NextRunAt(ctx context.Context, topics []string) (time.Time, error)
+	// DeleteCompleted deletes up to p.Limit completed jobs last updated
+	// before p.Before, and returns how many it deleted.
+	DeleteCompleted(ctx context.Context, p DeleteCompletedParams) (int, error)
 
 	// WaitingTopics returns, in topic order, the topics whose oldest pending
 	// job has been runnable since p.RunnableSince or earlier. It reads one
 	// entry per topic with pending jobs, not every pending job.
 	WaitingTopics(ctx context.Context, p WaitingParams) ([]WaitingTopic, error)
+}
+
+// Listener is a driver whose database tells every process of the jobs that
+// become runnable (PostgreSQL). The runtime checks for it with a type
+// assertion; without it, jobs stored by other processes are found when the
+// dispatcher polls.
+type Listener interface {
+	// Listen blocks until ctx ends, calling p.OnNotify for every
+	// notification; it reconnects by itself when its connection fails.
+	Listen(ctx context.Context, p ListenParams) error
 }

@@ -91,7 +91,7 @@ func testClaimPassesForeignBacklog(t *testing.T, s *suite) {
 	stray.Topic = "foreign"
 	insert(t, d, late, stray)
 
-	next, err := d.NextRunAt(t.Context(), []string{"a", "b", "c"})
+	next, err := d.NextRunAt(t.Context(), driver.NextRunAtParams{Topics: []string{"a", "b", "c"}})
 	if err != nil {
 		t.Fatalf("NextRunAt: %v", err)
 	}
@@ -119,7 +119,7 @@ func testClaimAcrossManyTopics(t *testing.T, s *suite) {
 		names[i] = jobs[i].Topic
 	}
 	insert(t, d, jobs...)
-	next, err := d.NextRunAt(t.Context(), names)
+	next, err := d.NextRunAt(t.Context(), driver.NextRunAtParams{Topics: names})
 	if err != nil {
 		t.Fatalf("NextRunAt: %v", err)
 	}

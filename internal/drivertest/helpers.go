@@ -34,7 +34,7 @@ func insert(t *testing.T, d driver.Driver, jobs ...driver.InsertParams) []driver
 // get reads a job and fails t on error.
 func get(t *testing.T, d driver.Driver, id string) driver.JobRow {
 	t.Helper()
-	row, err := d.Get(t.Context(), id)
+	row, err := d.Get(t.Context(), driver.GetParams{ID: id})
 	if err != nil {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
@@ -65,7 +65,7 @@ func claimJob(t *testing.T, d driver.Driver, id string, now, lockedUntil time.Ti
 // finish writes outcomes and fails t unless want of them were written.
 func finish(t *testing.T, d driver.Driver, now time.Time, want int, outcomes ...driver.Outcome) {
 	t.Helper()
-	n, err := d.Finish(t.Context(), outcomes, now)
+	n, err := d.Finish(t.Context(), driver.FinishParams{Outcomes: outcomes, Now: now})
 	if err != nil {
 		t.Fatalf("Finish: %v", err)
 	}

@@ -111,6 +111,6 @@ func testInsertKnownID(t *testing.T, s *suite) {
 // testGetUnknown: Get of an id nobody stored is ErrNotFound.
 func testGetUnknown(t *testing.T, s *suite) {
 	d := s.open(t)
-	_, err := d.Get(t.Context(), "nope")
+	_, err := d.Get(t.Context(), driver.GetParams{ID: "nope"})
 	wantErr(t, "Get of an unknown id", err, driver.ErrNotFound)
 }

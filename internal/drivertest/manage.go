@@ -177,19 +177,19 @@ func testDelete(t *testing.T, s *suite) {
 	d := s.open(t)
 	listFixture(t, d)
 	for _, id := range []string{"a", "e"} { // pending, failed
-		if err := d.Delete(t.Context(), id); err != nil {
+		if err := d.Delete(t.Context(), driver.DeleteParams{ID: id}); err != nil {
 			t.Fatalf("Delete(%s): %v", id, err)
 		}
-		_, err := d.Get(t.Context(), id)
+		_, err := d.Get(t.Context(), driver.GetParams{ID: id})
 		wantErr(t, "Get of a deleted job", err, driver.ErrNotFound)
 	}
 	for _, id := range []string{"b", "d"} { // processing, completed
 		before := get(t, d, id)
-		wantErr(t, "Delete of a "+before.Status+" job", d.Delete(t.Context(), id), driver.ErrWrongStatus)
+		wantErr(t, "Delete of a "+before.Status+" job", d.Delete(t.Context(), driver.DeleteParams{ID: id}), driver.ErrWrongStatus)
 		wantRow(t, "job after a refused delete", get(t, d, id), before)
 	}
-	wantErr(t, "Delete of an unknown job", d.Delete(t.Context(), "nope"), driver.ErrNotFound)
-	wantErr(t, "Delete of a deleted job", d.Delete(t.Context(), "a"), driver.ErrNotFound)
+	wantErr(t, "Delete of an unknown job", d.Delete(t.Context(), driver.DeleteParams{ID: "nope"}), driver.ErrNotFound)
+	wantErr(t, "Delete of a deleted job", d.Delete(t.Context(), driver.DeleteParams{ID: "a"}), driver.ErrNotFound)
 }
 
 // testRequeue: only failed jobs can be requeued; they become pending with
@@ -199,7 +199,7 @@ func testRequeue(t *testing.T, s *suite) {
 	listFixture(t, d)
 	failed := get(t, d, "e")
 	runAt, now := t0.Add(time.Hour), t0.Add(2*time.Minute)
-	row, err := d.Requeue(t.Context(), "e", runAt, now)
+	row, err := d.Requeue(t.Context(), driver.RequeueParams{ID: "e", RunAt: runAt, Now: now})
 	if err != nil {
 		t.Fatalf("Requeue: %v", err)
 	}
@@ -216,11 +216,11 @@ func testRequeue(t *testing.T, s *suite) {
 
 	for _, id := range []string{"a", "b", "d"} { // pending, processing, completed
 		before := get(t, d, id)
-		_, err := d.Requeue(t.Context(), id, runAt, now)
+		_, err := d.Requeue(t.Context(), driver.RequeueParams{ID: id, RunAt: runAt, Now: now})
 		wantErr(t, "Requeue of a "+before.Status+" job", err, driver.ErrWrongStatus)
 		wantRow(t, "job after a refused requeue", get(t, d, id), before)
 	}
-	_, err = d.Requeue(t.Context(), "nope", runAt, now)
+	_, err = d.Requeue(t.Context(), driver.RequeueParams{ID: "nope", RunAt: runAt, Now: now})
 	wantErr(t, "Requeue of an unknown job", err, driver.ErrNotFound)
 }
 
@@ -230,7 +230,7 @@ func testNextRunAt(t *testing.T, s *suite) {
 	d := s.open(t)
 	next := func(topics ...string) time.Time {
 		t.Helper()
-		at, err := d.NextRunAt(t.Context(), topics)
+		at, err := d.NextRunAt(t.Context(), driver.NextRunAtParams{Topics: topics})
 		if err != nil {
 			t.Fatalf("NextRunAt(%v): %v", topics, err)
 		}
@@ -267,16 +267,16 @@ func testDeleteCompleted(t *testing.T, s *suite) {
 	}
 	moveTo(t, d, "f", driver.StatusFailed)
 
-	n, err := d.DeleteCompleted(t.Context(), far, 10)
+	n, err := d.DeleteCompleted(t.Context(), driver.DeleteCompletedParams{Before: far, Limit: 10})
 	if err != nil || n != 0 {
 		t.Fatalf("DeleteCompleted before their completion: %d, %v", n, err)
 	}
 	after := far.Add(time.Second)
-	n, err = d.DeleteCompleted(t.Context(), after, 2)
+	n, err = d.DeleteCompleted(t.Context(), driver.DeleteCompletedParams{Before: after, Limit: 2})
 	if err != nil || n != 2 {
 		t.Fatalf("DeleteCompleted with limit 2: %d, %v", n, err)
 	}
-	n, err = d.DeleteCompleted(t.Context(), after, 2)
+	n, err = d.DeleteCompleted(t.Context(), driver.DeleteCompletedParams{Before: after, Limit: 2})
 	if err != nil || n != 1 {
 		t.Fatalf("DeleteCompleted of the rest: %d, %v", n, err)
 	}
@@ -284,7 +284,7 @@ func testDeleteCompleted(t *testing.T, s *suite) {
 		get(t, d, id) // failed and pending jobs stay
 	}
 	for _, id := range []string{"c1", "c2", "c3"} {
-		_, err := d.Get(t.Context(), id)
+		_, err := d.Get(t.Context(), driver.GetParams{ID: id})
 		wantErr(t, "Get of a deleted completed job", err, driver.ErrNotFound)
 	}
 }

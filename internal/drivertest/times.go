@@ -40,7 +40,7 @@ func testTimesAroundTheEpoch(t *testing.T, s *suite) {
 	wantTime(t, "stored epoch: Created", get(t, d, "epoch").Created, epoch)
 	wantTime(t, "stored first: RunAt", get(t, d, "first").RunAt, firstInstant)
 
-	next, err := d.NextRunAt(t.Context(), []string{"old"})
+	next, err := d.NextRunAt(t.Context(), driver.NextRunAtParams{Topics: []string{"old"}})
 	if err != nil {
 		t.Fatalf("NextRunAt: %v", err)
 	}
@@ -66,7 +66,7 @@ func testTimesAroundTheEpoch(t *testing.T, s *suite) {
 	retried := get(t, d, "first")
 	wantTime(t, "retried: RunAt", retried.RunAt, epoch)
 	wantTime(t, "retried: Updated", retried.Updated, beforeEpoch)
-	requeued, err := d.Requeue(t.Context(), "moon", epoch, afterTheEpoch)
+	requeued, err := d.Requeue(t.Context(), driver.RequeueParams{ID: "moon", RunAt: epoch, Now: afterTheEpoch})
 	if err != nil {
 		t.Fatalf("Requeue: %v", err)
 	}

@@ -206,7 +206,7 @@ func (l *ClaimLoop) reportClaim(quit context.Context, err error) {
 func (l *ClaimLoop) lookAhead(quit context.Context) {
 	ctx, cancel := call(quit)
 	defer cancel()
-	next, err := l.cfg.Driver.NextRunAt(ctx, l.cfg.Topics())
+	next, err := l.cfg.Driver.NextRunAt(ctx, driver.NextRunAtParams{Topics: l.cfg.Topics()})
 	switch {
 	case err != nil && quit.Err() == nil:
 		l.outage.Failed(err)

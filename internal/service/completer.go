@@ -173,6 +173,6 @@ func (c *Completer) write(ctx context.Context, batch []driver.Outcome) error {
 func (c *Completer) finish(ctx context.Context, batch []driver.Outcome) error {
 	ctx, cancel := call(ctx)
 	defer cancel()
-	_, err := c.drv.Finish(ctx, batch, c.clock.Now())
+	_, err := c.drv.Finish(ctx, driver.FinishParams{Outcomes: batch, Now: c.clock.Now()})
 	return err
 }

@@ -128,5 +128,5 @@ func (j *Janitor) deleteExpired(quit context.Context) {
 func (j *Janitor) deleteBatch(quit context.Context, before time.Time) (int, error) {
 	ctx, cancel := call(quit)
 	defer cancel()
-	return j.cfg.Driver.DeleteCompleted(ctx, before, cleanupBatch)
+	return j.cfg.Driver.DeleteCompleted(ctx, driver.DeleteCompletedParams{Before: before, Limit: cleanupBatch})
 }

@@ -3,14 +3,14 @@ package service
 import (
 	"context"
 	"log/slog"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
 // Listener wakes the claim loop on every enqueue notification of any
 // process sharing a job database that sends them (PostgreSQL).
 type Listener struct {
-	// listen blocks, calling onNotify for every notification, until ctx
-	// ends.
-	listen func(ctx context.Context, onNotify func()) error
+	drv    driver.Listener
 	wake   func()
 	logger *slog.Logger
 	runner
@@ -18,10 +18,10 @@ type Listener struct {
 
 var _ Service = (*Listener)(nil)
 
-// NewListener returns a listener that listens with listen and calls wake
+// NewListener returns a listener that listens through drv and calls wake
 // for every notification; Start starts it.
-func NewListener(listen func(ctx context.Context, onNotify func()) error, wake func(), logger *slog.Logger) *Listener {
-	return &Listener{listen: listen, wake: wake, logger: logger, runner: runner{name: "listening for notifications"}}
+func NewListener(drv driver.Listener, wake func(), logger *slog.Logger) *Listener {
+	return &Listener{drv: drv, wake: wake, logger: logger, runner: runner{name: "listening for notifications"}}
 }
 
 // Start starts listening.
@@ -31,7 +31,7 @@ func (l *Listener) Start() { l.start(l.run) }
 func (l *Listener) Stop(ctx context.Context) error { return l.stop(ctx) }
 
 func (l *Listener) run(quit, _ context.Context) {
-	if err := l.listen(quit, l.wake); err != nil && quit.Err() == nil {
+	if err := l.drv.Listen(quit, driver.ListenParams{OnNotify: l.wake}); err != nil && quit.Err() == nil {
 		l.logger.Error("jobs: the notification listener stopped; falling back to polling", "error", err)
 	}
 }

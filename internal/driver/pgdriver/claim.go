@@ -103,12 +103,12 @@ const nextRunAtSQL = `SELECT min((
 	FROM unnest($1::text[]) AS t(topic)`
 
 // NextRunAt returns the earliest run_at among pending jobs of the topics.
-func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
-	if len(topics) == 0 {
+func (d *Driver) NextRunAt(ctx context.Context, p driver.NextRunAtParams) (time.Time, error) {
+	if len(p.Topics) == 0 {
 		return time.Time{}, nil
 	}
 	var next pgtype.Timestamptz
-	err := d.withSettings(ctx, indexOrder, nextRunAtSQL, []any{topics}, func(results pgx.BatchResults) error {
+	err := d.withSettings(ctx, indexOrder, nextRunAtSQL, []any{p.Topics}, func(results pgx.BatchResults) error {
 		return results.QueryRow().Scan(&next)
 	})
 	if err != nil {

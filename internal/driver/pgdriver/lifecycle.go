@@ -137,7 +137,8 @@ const finishSQL = `UPDATE _jobs AS j
 
 // Finish writes fenced outcomes in one statement, with an asynchronous
 // commit.
-func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time.Time) (int, error) {
+func (d *Driver) Finish(ctx context.Context, p driver.FinishParams) (int, error) {
+	outcomes := p.Outcomes
 	if len(outcomes) == 0 {
 		return 0, nil
 	}
@@ -156,7 +157,7 @@ func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time
 			releases[i] = 1
 		}
 	}
-	args := []any{ids, lockVersions, statuses, runAts, lastErrors, releases, ts(now)}
+	args := []any{ids, lockVersions, statuses, runAts, lastErrors, releases, ts(p.Now)}
 	var tag pgconn.CommandTag
 	err := d.withSettings(ctx, asyncCommit, finishSQL, args, func(results pgx.BatchResults) error {
 		var err error
@@ -189,13 +190,13 @@ func (d *Driver) RecoverExpired(ctx context.Context, p driver.RecoverParams) (in
 }
 
 // DeleteCompleted deletes one batch of old completed jobs.
-func (d *Driver) DeleteCompleted(ctx context.Context, before time.Time, limit int) (int, error) {
+func (d *Driver) DeleteCompleted(ctx context.Context, p driver.DeleteCompletedParams) (int, error) {
 	tag, err := d.pool.Exec(ctx, `DELETE FROM _jobs WHERE id IN (
 			SELECT id FROM _jobs
 			WHERE status = 'completed' AND updated < $1
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED
-		)`, ts(before), limit)
+		)`, ts(p.Before), p.Limit)
 	if err != nil {
 		return 0, fmt.Errorf("delete completed jobs: %w", err)
 	}

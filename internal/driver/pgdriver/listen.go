@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
+	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/outage"
 )
 
@@ -27,19 +28,19 @@ const (
 )
 
 // Listen holds one connection of its own (outside the pool) that listens on
-// Channel, and calls onNotify for every notification. It also calls onNotify
+// Channel, and calls p.OnNotify for every notification. It also calls it
 // each time it starts listening — at first and after every reconnect —
 // because notifications sent while nobody listened are lost. When the
 // connection fails, Listen reconnects with a growing, jittered backoff.
 // It returns nil once ctx is done.
 //
-// onNotify runs on Listen's goroutine and should return quickly (signal a
+// p.OnNotify runs on Listen's goroutine and should return quickly (signal a
 // channel, say). Notifications carry no payload: each only says "look for
 // runnable jobs".
-func (d *Driver) Listen(ctx context.Context, onNotify func()) error {
+func (d *Driver) Listen(ctx context.Context, p driver.ListenParams) error {
 	l := &listener{
 		cfg:      d.pool.Config().ConnConfig,
-		onNotify: onNotify,
+		onNotify: p.OnNotify,
 		outage: outage.New(d.logger, slog.LevelWarn,
 			"jobs: no connection for PostgreSQL notifications; reconnecting",
 			"jobs: listening for PostgreSQL notifications again"),

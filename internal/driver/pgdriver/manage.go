@@ -3,7 +3,6 @@ package pgdriver
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,8 +10,8 @@ import (
 )
 
 // Get reads one job. Its errors name no id: the caller knows it.
-func (d *Driver) Get(ctx context.Context, id string) (driver.JobRow, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+jobColumns+` FROM _jobs WHERE id = $1`, id)
+func (d *Driver) Get(ctx context.Context, p driver.GetParams) (driver.JobRow, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+jobColumns+` FROM _jobs WHERE id = $1`, p.ID)
 	if err != nil {
 		return driver.JobRow{}, err
 	}
@@ -77,15 +76,15 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 }
 
 // Delete removes a pending or failed job.
-func (d *Driver) Delete(ctx context.Context, id string) error {
-	tag, err := d.pool.Exec(ctx, `DELETE FROM _jobs WHERE id = $1 AND status IN ('pending', 'failed')`, id)
+func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
+	tag, err := d.pool.Exec(ctx, `DELETE FROM _jobs WHERE id = $1 AND status IN ('pending', 'failed')`, p.ID)
 	if err != nil {
-		return fmt.Errorf("delete job %s: %w", id, err)
+		return fmt.Errorf("delete job %s: %w", p.ID, err)
 	}
 	if tag.RowsAffected() > 0 {
 		return nil
 	}
-	return d.explainNoChange(ctx, id)
+	return d.explainNoChange(ctx, p.ID)
 }
 
 // requeueSQL moves a failed job back to pending with its attempts reset.
@@ -95,26 +94,26 @@ const requeueSQL = `UPDATE _jobs
 	RETURNING ` + jobColumns
 
 // Requeue moves a failed job back to pending and then announces it.
-func (d *Driver) Requeue(ctx context.Context, id string, runAt, now time.Time) (driver.JobRow, error) {
-	rows, err := d.pool.Query(ctx, requeueSQL, id, ts(runAt), ts(now))
+func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.JobRow, error) {
+	rows, err := d.pool.Query(ctx, requeueSQL, p.ID, ts(p.RunAt), ts(p.Now))
 	if err != nil {
-		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", id, err)
+		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", p.ID, err)
 	}
 	requeued, err := pgx.CollectRows(rows, scanJob)
 	if err != nil {
-		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", id, err)
+		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", p.ID, err)
 	}
 	if len(requeued) == 1 {
 		d.announcer.announce()
 		return requeued[0], nil
 	}
-	return driver.JobRow{}, d.explainNoChange(ctx, id)
+	return driver.JobRow{}, d.explainNoChange(ctx, p.ID)
 }
 
 // explainNoChange tells why a guarded change of job id changed nothing:
 // ErrNotFound when the job does not exist, ErrWrongStatus when it does.
 func (d *Driver) explainNoChange(ctx context.Context, id string) error {
-	if _, err := d.Get(ctx, id); err != nil {
+	if _, err := d.Get(ctx, driver.GetParams{ID: id}); err != nil {
 		return err
 	}
 	return driver.ErrWrongStatus

@@ -26,7 +26,10 @@ type Driver struct {
 	announcer *announcer
 }
 
-var _ driver.Driver = (*Driver)(nil)
+var (
+	_ driver.Driver   = (*Driver)(nil)
+	_ driver.Listener = (*Driver)(nil)
+)
 
 // Option configures a Driver.
 type Option func(*Driver)
@@ -79,6 +82,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Driver, error) {
 	d.owned = true
 	return d, nil
 }
+
+// ClaimsInFlight is 2: a second claim, sized to the workers that freed up
+// meanwhile, overlaps the first one's round trip, so a busy queue does not
+// idle its workers while one claim waits for the server.
+func (d *Driver) ClaimsInFlight() int { return 2 }
 
 // Close cancels a notification being sent, then closes the pool when Open
 // created it; a pool passed to New is left to its owner. Listen calls still

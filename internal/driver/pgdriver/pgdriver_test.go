@@ -125,13 +125,13 @@ func TestAnnouncesStoredJobsOnly(t *testing.T) {
 		t.Fatalf("Claim = %v, %v", claimed, err)
 	}
 	outcome := driver.Outcome{ID: "good", LockVersion: claimed[0].LockVersion, Status: driver.StatusFailed}
-	if n, err := d.Finish(t.Context(), []driver.Outcome{outcome}, now); err != nil || n != 1 {
+	if n, err := d.Finish(t.Context(), driver.FinishParams{Outcomes: []driver.Outcome{outcome}, Now: now}); err != nil || n != 1 {
 		t.Fatalf("Finish = %d, %v", n, err)
 	}
 	if got := notified("after claim and finish"); len(got) != 0 {
 		t.Fatalf("Claim and Finish sent notifications %q", got)
 	}
-	if _, err := d.Requeue(t.Context(), "good", now, now); err != nil {
+	if _, err := d.Requeue(t.Context(), driver.RequeueParams{ID: "good", RunAt: now, Now: now}); err != nil {
 		t.Fatalf("Requeue: %v", err)
 	}
 	if got := notified("after requeue"); len(got) != 1 {
@@ -174,7 +174,7 @@ func TestUndoneClaimIsNotRepeated(t *testing.T) {
 		t.Fatalf("the claim after an undone one got its lock version %d again", next.LockVersion)
 	}
 	late := driver.Outcome{ID: "a", LockVersion: undone.LockVersion, Status: driver.StatusFailed, LastError: "late"}
-	if n, err := d.Finish(t.Context(), []driver.Outcome{late}, t0); err != nil || n != 0 {
+	if n, err := d.Finish(t.Context(), driver.FinishParams{Outcomes: []driver.Outcome{late}, Now: t0}); err != nil || n != 0 {
 		t.Fatalf("Finish of the undone claim = %d, %v; want 0 written", n, err)
 	}
 }
@@ -186,7 +186,7 @@ func listening(t *testing.T, d *pgdriver.Driver) <-chan struct{} {
 	ctx, cancel := context.WithCancel(context.Background())
 	notified := make(chan struct{}, 100)
 	done := make(chan error, 1)
-	go func() { done <- d.Listen(ctx, func() { notified <- struct{}{} }) }()
+	go func() { done <- d.Listen(ctx, driver.ListenParams{OnNotify: func() { notified <- struct{}{} }}) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -276,7 +276,9 @@ func TestListenRetriesQuietlyWhileTheServerIsAway(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- d.Listen(ctx, func() { t.Error("onNotify without a connection") }) }()
+	go func() {
+		done <- d.Listen(ctx, driver.ListenParams{OnNotify: func() { t.Error("onNotify without a connection") }})
+	}()
 	for attempt := 1; attempt <= 3; attempt++ {
 		select {
 		case <-dials:

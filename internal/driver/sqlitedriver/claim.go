@@ -164,11 +164,11 @@ const nextRunAtSQL = `SELECT MIN((
 	FROM json_each({:topics}) AS t`
 
 // NextRunAt returns the earliest run_at among pending jobs of the topics.
-func (d *Driver) NextRunAt(ctx context.Context, topics []string) (time.Time, error) {
-	if len(topics) == 0 {
+func (d *Driver) NextRunAt(ctx context.Context, p driver.NextRunAtParams) (time.Time, error) {
+	if len(p.Topics) == 0 {
 		return time.Time{}, nil
 	}
-	encoded, err := json.Marshal(topics)
+	encoded, err := json.Marshal(p.Topics)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("encode topics: %w", err)
 	}

@@ -144,6 +144,10 @@ func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.Inser
 	return j.PendingRow(), nil
 }
 
+// ClaimsInFlight is 1: SQLite's single writer would run a second claim
+// after the first anyway.
+func (d *Driver) ClaimsInFlight() int { return 1 }
+
 // Close releases the prepared statements of the driver.
 func (d *Driver) Close() {
 	d.insertStmt.close()
@@ -152,26 +156,26 @@ func (d *Driver) Close() {
 }
 
 // Finish writes fenced outcomes in one transaction.
-func (d *Driver) Finish(ctx context.Context, outcomes []driver.Outcome, now time.Time) (int, error) {
-	if len(outcomes) == 0 {
+func (d *Driver) Finish(ctx context.Context, p driver.FinishParams) (int, error) {
+	if len(p.Outcomes) == 0 {
 		return 0, nil
 	}
-	encoded, err := json.Marshal(finishRows(outcomes))
+	encoded, err := json.Marshal(finishRows(p.Outcomes))
 	if err != nil {
 		return 0, fmt.Errorf("encode outcomes: %w", err)
 	}
 	var res sql.Result
 	err = d.finishStmt.use(d.write, finishSQL, func(q *dbx.Query) error {
 		var err error
-		res, err = q.WithContext(ctx).Bind(dbx.Params{"outcomes": string(encoded), "now": micros(now)}).Execute()
+		res, err = q.WithContext(ctx).Bind(dbx.Params{"outcomes": string(encoded), "now": micros(p.Now)}).Execute()
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("finish %d jobs: %w", len(outcomes), err)
+		return 0, fmt.Errorf("finish %d jobs: %w", len(p.Outcomes), err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("finish %d jobs: %w", len(outcomes), err)
+		return 0, fmt.Errorf("finish %d jobs: %w", len(p.Outcomes), err)
 	}
 	return int(n), nil
 }
@@ -236,8 +240,8 @@ func (d *Driver) RecoverExpired(ctx context.Context, p driver.RecoverParams) (in
 }
 
 // Get reads one job. Its errors name no id: the caller knows it.
-func (d *Driver) Get(ctx context.Context, id string) (driver.JobRow, error) {
-	return getJob(ctx, d.read, id)
+func (d *Driver) Get(ctx context.Context, p driver.GetParams) (driver.JobRow, error) {
+	return getJob(ctx, d.read, p.ID)
 }
 
 // getJob reads one job through db, or returns ErrNotFound.
@@ -308,41 +312,41 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 }
 
 // Delete removes a pending or failed job.
-func (d *Driver) Delete(ctx context.Context, id string) error {
+func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
 	res, err := d.write.NewQuery(`DELETE FROM _jobs WHERE id = {:id} AND status IN ('pending', 'failed')`).
-		WithContext(ctx).Bind(dbx.Params{"id": id}).Execute()
+		WithContext(ctx).Bind(dbx.Params{"id": p.ID}).Execute()
 	if err != nil {
-		return fmt.Errorf("delete job %s: %w", id, err)
+		return fmt.Errorf("delete job %s: %w", p.ID, err)
 	}
-	return d.explainNoChange(ctx, res, id)
+	return d.explainNoChange(ctx, res, p.ID)
 }
 
 // Requeue moves a failed job back to pending with its attempts reset.
-func (d *Driver) Requeue(ctx context.Context, id string, runAt, now time.Time) (driver.JobRow, error) {
+func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.JobRow, error) {
 	rows, err := queryRows(d.write.NewQuery(`UPDATE _jobs
 		SET status = 'pending', attempts = 0, run_at = {:run_at}, locked_until = 0, updated = {:now}
 		WHERE id = {:id} AND status = 'failed'
 		RETURNING ` + jobColumns).WithContext(ctx).
-		Bind(dbx.Params{"id": id, "run_at": micros(runAt), "now": micros(now)}))
+		Bind(dbx.Params{"id": p.ID, "run_at": micros(p.RunAt), "now": micros(p.Now)}))
 	if err != nil {
-		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", id, err)
+		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", p.ID, err)
 	}
 	if len(rows) == 1 {
 		return rows[0], nil
 	}
-	if _, err := d.Get(ctx, id); err != nil {
+	if _, err := getJob(ctx, d.read, p.ID); err != nil {
 		return driver.JobRow{}, err
 	}
 	return driver.JobRow{}, driver.ErrWrongStatus
 }
 
 // DeleteCompleted deletes one batch of old completed jobs.
-func (d *Driver) DeleteCompleted(ctx context.Context, before time.Time, limit int) (int, error) {
+func (d *Driver) DeleteCompleted(ctx context.Context, p driver.DeleteCompletedParams) (int, error) {
 	res, err := d.write.NewQuery(`DELETE FROM _jobs WHERE id IN (
 			SELECT id FROM _jobs INDEXED BY _jobs_completed_idx
 			WHERE status = 'completed' AND updated < {:before}
 			LIMIT {:limit}
-		)`).WithContext(ctx).Bind(dbx.Params{"before": micros(before), "limit": limit}).Execute()
+		)`).WithContext(ctx).Bind(dbx.Params{"before": micros(p.Before), "limit": p.Limit}).Execute()
 	if err != nil {
 		return 0, fmt.Errorf("delete completed jobs: %w", err)
 	}
@@ -359,7 +363,7 @@ func (d *Driver) explainNoChange(ctx context.Context, res sql.Result, id string)
 	if n > 0 {
 		return nil
 	}
-	if _, err := d.Get(ctx, id); err != nil {
+	if _, err := getJob(ctx, d.read, id); err != nil {
 		return err
 	}
 	return driver.ErrWrongStatus

@@ -42,7 +42,7 @@ func TestInsertInTransaction(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if _, err := d.Get(t.Context(), id); err != nil {
+			if _, err := d.Get(t.Context(), driver.GetParams{ID: id}); err != nil {
 				return fmt.Errorf("job not visible inside its transaction: %w", err)
 			}
 			if !commit {
@@ -53,7 +53,7 @@ func TestInsertInTransaction(t *testing.T) {
 		if err != nil && !errors.Is(err, errRollback) {
 			t.Fatalf("transaction: %v", err)
 		}
-		_, err = sqlitedriver.New(write, read).Get(t.Context(), id)
+		_, err = sqlitedriver.New(write, read).Get(t.Context(), driver.GetParams{ID: id})
 		if commit && err != nil {
 			t.Errorf("committed job: %v", err)
 		}
