@@ -9,9 +9,12 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
+// getSQL reads one job.
+const getSQL = `SELECT ` + jobColumns + ` FROM _jobs WHERE id = $1`
+
 // Get reads one job. Its errors name no id: the caller knows it.
 func (d *Driver) Get(ctx context.Context, p driver.GetParams) (driver.JobRow, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+jobColumns+` FROM _jobs WHERE id = $1`, p.ID)
+	rows, err := d.pool.Query(ctx, getSQL, p.ID)
 	if err != nil {
 		return driver.JobRow{}, err
 	}
@@ -24,6 +27,14 @@ func (d *Driver) Get(ctx context.Context, p driver.GetParams) (driver.JobRow, er
 
 // listWhere matches every job when a filter is empty.
 const listWhere = ` WHERE ($1::text = '' OR topic = $1::text) AND ($2::text = '' OR status = $2::text)`
+
+// listCountSQL counts the jobs a listing matches; listPageSQL reads one
+// page of them, newest first.
+const (
+	listCountSQL = `SELECT COUNT(*) FROM _jobs` + listWhere
+	listPageSQL  = `SELECT ` + jobColumns + ` FROM _jobs` + listWhere +
+		` ORDER BY created DESC, id DESC LIMIT $3 OFFSET $4`
+)
 
 // snapshotRead is a transaction whose statements all read one snapshot of
 // the database.
@@ -39,12 +50,11 @@ func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow
 		total int64
 	)
 	err := pgx.BeginTxFunc(ctx, d.pool, snapshotRead, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM _jobs`+listWhere, p.Topic, p.Status).Scan(&total)
+		err := tx.QueryRow(ctx, listCountSQL, p.Topic, p.Status).Scan(&total)
 		if err != nil {
 			return fmt.Errorf("count jobs: %w", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM _jobs`+listWhere+
-			` ORDER BY created DESC, id DESC LIMIT $3 OFFSET $4`, p.Topic, p.Status, p.Limit, p.Offset)
+		rows, err := tx.Query(ctx, listPageSQL, p.Topic, p.Status, p.Limit, p.Offset)
 		if err != nil {
 			return fmt.Errorf("list jobs: %w", err)
 		}
@@ -60,24 +70,30 @@ func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow
 	return page, total, nil
 }
 
+// statsSQL counts jobs per status.
+const statsSQL = `SELECT
+		COUNT(*) FILTER (WHERE status = 'pending'),
+		COUNT(*) FILTER (WHERE status = 'processing'),
+		COUNT(*) FILTER (WHERE status = 'completed'),
+		COUNT(*) FILTER (WHERE status = 'failed')
+	FROM _jobs`
+
 // Stats counts jobs per status.
 func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 	var s driver.Stats
-	err := d.pool.QueryRow(ctx, `SELECT
-			COUNT(*) FILTER (WHERE status = 'pending'),
-			COUNT(*) FILTER (WHERE status = 'processing'),
-			COUNT(*) FILTER (WHERE status = 'completed'),
-			COUNT(*) FILTER (WHERE status = 'failed')
-		FROM _jobs`).Scan(&s.Pending, &s.Processing, &s.Completed, &s.Failed)
+	err := d.pool.QueryRow(ctx, statsSQL).Scan(&s.Pending, &s.Processing, &s.Completed, &s.Failed)
 	if err != nil {
 		return driver.Stats{}, fmt.Errorf("count jobs by status: %w", err)
 	}
 	return s, nil
 }
 
+// deleteSQL removes a job if it is pending or failed.
+const deleteSQL = `DELETE FROM _jobs WHERE id = $1 AND status IN ('pending', 'failed')`
+
 // Delete removes a pending or failed job.
 func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
-	tag, err := d.pool.Exec(ctx, `DELETE FROM _jobs WHERE id = $1 AND status IN ('pending', 'failed')`, p.ID)
+	tag, err := d.pool.Exec(ctx, deleteSQL, p.ID)
 	if err != nil {
 		return fmt.Errorf("delete job %s: %w", p.ID, err)
 	}

@@ -2,6 +2,15 @@
 // a pgx connection pool. Several processes may share one job table: claims
 // use FOR UPDATE SKIP LOCKED, and enqueues are announced by notifications on
 // the pb_jobs channel that Listen turns into wake-ups.
+//
+// Its SQL is laid out as sqlitedriver's, file by file and constant by
+// constant, so the two read side by side: schema.go (migrations, Migrate),
+// insert.go (insertSQL), claim.go (claimSQL, and nextRunAtSQL for the
+// look-ahead), finish.go (finishSQL, recoverSQL), manage.go (the store's
+// getSQL, listCountSQL and listPageSQL, statsSQL, deleteSQL, requeueSQL),
+// janitor.go (deleteCompletedSQL, waitingTopicsSQL) and rows.go (jobColumns,
+// scanning, times, errors). Only PostgreSQL has settings.go (per-statement
+// settings), announce.go and listen.go (notifications).
 package pgdriver
 
 import (

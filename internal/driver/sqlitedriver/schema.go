@@ -1,5 +1,13 @@
 package sqlitedriver
 
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pocketbase/dbx"
+)
+
 // migrations are the schema versions of the SQLite job table, applied in
 // order and recorded in _jobs_schema. Never edit a released entry: append a
 // new one.
@@ -34,4 +42,33 @@ var migrations = []string{
 	// index on run_at alone, which nothing reads any more.
 	`CREATE INDEX IF NOT EXISTS _jobs_runnable_topic_idx ON _jobs (topic, run_at) WHERE status = 'pending';
 	DROP INDEX IF EXISTS _jobs_runnable_idx;`,
+}
+
+// Migrate applies every schema version newer than the recorded one.
+func (d *Driver) Migrate(ctx context.Context) error {
+	return d.transactional(func(tx dbx.Builder) error {
+		_, err := tx.NewQuery(`CREATE TABLE IF NOT EXISTS _jobs_schema (
+			version INTEGER PRIMARY KEY NOT NULL,
+			applied INTEGER NOT NULL
+		)`).WithContext(ctx).Execute()
+		if err != nil {
+			return fmt.Errorf("create _jobs_schema: %w", err)
+		}
+		var current int
+		err = tx.NewQuery(`SELECT COALESCE(MAX(version), 0) FROM _jobs_schema`).WithContext(ctx).Row(&current)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		for v := current + 1; v <= len(migrations); v++ {
+			if _, err := tx.NewQuery(migrations[v-1]).WithContext(ctx).Execute(); err != nil {
+				return fmt.Errorf("apply schema version %d: %w", v, err)
+			}
+			_, err := tx.NewQuery(`INSERT INTO _jobs_schema (version, applied) VALUES ({:v}, {:now})`).
+				WithContext(ctx).Bind(dbx.Params{"v": v, "now": time.Now().UnixMicro()}).Execute()
+			if err != nil {
+				return fmt.Errorf("record schema version %d: %w", v, err)
+			}
+		}
+		return nil
+	})
 }

@@ -9,6 +9,24 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
+// deleteCompletedSQL deletes a batch of completed jobs last updated before
+// $1, skipping those another process is deleting.
+const deleteCompletedSQL = `DELETE FROM _jobs WHERE id IN (
+		SELECT id FROM _jobs
+		WHERE status = 'completed' AND updated < $1
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED
+	)`
+
+// DeleteCompleted deletes one batch of old completed jobs.
+func (d *Driver) DeleteCompleted(ctx context.Context, p driver.DeleteCompletedParams) (int, error) {
+	tag, err := d.pool.Exec(ctx, deleteCompletedSQL, ts(p.Before), p.Limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete completed jobs: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // waitingTopicsSQL walks the distinct topics of pending jobs one index seek
 // at a time (each step finds the next topic after the last one), and reads
 // each topic's earliest run_at with one more seek: its cost grows with the

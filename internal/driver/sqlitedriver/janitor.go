@@ -9,6 +9,25 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
+// deleteCompletedSQL deletes a batch of completed jobs last updated before
+// {:before}, found through the retention index.
+const deleteCompletedSQL = `DELETE FROM _jobs WHERE id IN (
+		SELECT id FROM _jobs INDEXED BY _jobs_completed_idx
+		WHERE status = 'completed' AND updated < {:before}
+		LIMIT {:limit}
+	)`
+
+// DeleteCompleted deletes one batch of old completed jobs.
+func (d *Driver) DeleteCompleted(ctx context.Context, p driver.DeleteCompletedParams) (int, error) {
+	res, err := d.write.NewQuery(deleteCompletedSQL).WithContext(ctx).
+		Bind(dbx.Params{"before": micros(p.Before), "limit": p.Limit}).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("delete completed jobs: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // waitingTopicsSQL walks the distinct topics of pending jobs one index seek
 // at a time (each step finds the next topic after the last one), and reads
 // each topic's earliest run_at with one more seek: its cost grows with the

@@ -1,0 +1,136 @@
+package sqlitedriver
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/pocketbase/dbx"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// getSQL reads one job.
+const getSQL = `SELECT ` + jobColumns + ` FROM _jobs WHERE id = {:id}`
+
+// Get reads one job. Its errors name no id: the caller knows it.
+func (d *Driver) Get(ctx context.Context, p driver.GetParams) (driver.JobRow, error) {
+	return getJob(ctx, d.read, p.ID)
+}
+
+// getJob reads one job through db, or returns ErrNotFound.
+func getJob(ctx context.Context, db dbx.Builder, id string) (driver.JobRow, error) {
+	rows, err := queryRows(db.NewQuery(getSQL).WithContext(ctx).Bind(dbx.Params{"id": id}))
+	if err != nil {
+		return driver.JobRow{}, err
+	}
+	if len(rows) == 0 {
+		return driver.JobRow{}, driver.ErrNotFound
+	}
+	return rows[0], nil
+}
+
+// listWhere matches every job when a filter is empty.
+const listWhere = ` WHERE ({:topic} = '' OR topic = {:topic}) AND ({:status} = '' OR status = {:status})`
+
+// listCountSQL counts the jobs a listing matches; listPageSQL reads one
+// page of them, newest first.
+const (
+	listCountSQL = `SELECT COUNT(*) FROM _jobs` + listWhere
+	listPageSQL  = `SELECT ` + jobColumns + ` FROM _jobs` + listWhere +
+		` ORDER BY created DESC, id DESC LIMIT {:limit} OFFSET {:offset}`
+)
+
+// List reads one page, newest first, and the total of matching jobs. Both
+// come from one read transaction, so from one snapshot of the table: the
+// total counts the jobs the page was cut from, whatever is written
+// meanwhile.
+func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow, int64, error) {
+	params := dbx.Params{"topic": p.Topic, "status": p.Status, "limit": p.Limit, "offset": p.Offset}
+	var (
+		page  []driver.JobRow
+		total int64
+	)
+	err := d.snapshot(ctx, func(tx dbx.Builder) error {
+		err := tx.NewQuery(listCountSQL).WithContext(ctx).Bind(params).Row(&total)
+		if err != nil {
+			return fmt.Errorf("count jobs: %w", err)
+		}
+		page, err = queryRows(tx.NewQuery(listPageSQL).WithContext(ctx).Bind(params))
+		if err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return page, total, nil
+}
+
+// statsSQL counts jobs per status.
+const statsSQL = `SELECT
+		COUNT(*) FILTER (WHERE status = 'pending'),
+		COUNT(*) FILTER (WHERE status = 'processing'),
+		COUNT(*) FILTER (WHERE status = 'completed'),
+		COUNT(*) FILTER (WHERE status = 'failed')
+	FROM _jobs`
+
+// Stats counts jobs per status.
+func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
+	var s driver.Stats
+	err := d.read.NewQuery(statsSQL).WithContext(ctx).Row(&s.Pending, &s.Processing, &s.Completed, &s.Failed)
+	if err != nil {
+		return s, fmt.Errorf("count jobs by status: %w", err)
+	}
+	return s, nil
+}
+
+// deleteSQL removes a job if it is pending or failed.
+const deleteSQL = `DELETE FROM _jobs WHERE id = {:id} AND status IN ('pending', 'failed')`
+
+// Delete removes a pending or failed job.
+func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
+	res, err := d.write.NewQuery(deleteSQL).WithContext(ctx).Bind(dbx.Params{"id": p.ID}).Execute()
+	if err != nil {
+		return fmt.Errorf("delete job %s: %w", p.ID, err)
+	}
+	return d.explainNoChange(ctx, res, p.ID)
+}
+
+// requeueSQL moves a failed job back to pending with its attempts reset.
+const requeueSQL = `UPDATE _jobs
+	SET status = 'pending', attempts = 0, run_at = {:run_at}, locked_until = 0, updated = {:now}
+	WHERE id = {:id} AND status = 'failed'
+	RETURNING ` + jobColumns
+
+// Requeue moves a failed job back to pending with its attempts reset.
+func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.JobRow, error) {
+	rows, err := queryRows(d.write.NewQuery(requeueSQL).WithContext(ctx).
+		Bind(dbx.Params{"id": p.ID, "run_at": micros(p.RunAt), "now": micros(p.Now)}))
+	if err != nil {
+		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", p.ID, err)
+	}
+	if len(rows) == 1 {
+		return rows[0], nil
+	}
+	if _, err := getJob(ctx, d.read, p.ID); err != nil {
+		return driver.JobRow{}, err
+	}
+	return driver.JobRow{}, driver.ErrWrongStatus
+}
+
+// explainNoChange turns "no row changed" into ErrNotFound or ErrWrongStatus.
+func (d *Driver) explainNoChange(ctx context.Context, res sql.Result, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := getJob(ctx, d.read, id); err != nil {
+		return err
+	}
+	return driver.ErrWrongStatus
+}

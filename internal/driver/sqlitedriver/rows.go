@@ -1,0 +1,71 @@
+package sqlitedriver
+
+import (
+	"time"
+
+	"github.com/pocketbase/dbx"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+const jobColumns = `id, topic, payload, status, run_at, attempts, max_retries,
+	last_error, locked_until, lock_version, created, updated`
+
+// queryRows runs q and scans every job row it returns.
+func queryRows(q *dbx.Query) ([]driver.JobRow, error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []driver.JobRow
+	for rows.Next() {
+		var (
+			r                                    driver.JobRow
+			payload                              string
+			runAt, lockedUntil, created, updated int64
+		)
+		err := rows.Scan(&r.ID, &r.Topic, &payload, &r.Status, &runAt, &r.Attempts, &r.MaxRetries,
+			&r.LastError, &lockedUntil, &r.LockVersion, &created, &updated)
+		if err != nil {
+			return nil, err
+		}
+		r.Payload = []byte(payload)
+		r.RunAt, r.LockedUntil = fromMicros(runAt), fromLockMicros(lockedUntil)
+		r.Created, r.Updated = fromMicros(created), fromMicros(updated)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// micros encodes t as stored: microseconds since the Unix epoch, negative
+// before it. Every time is kept, the epoch and the zero time included; only
+// a lock expiry has a stored "no time" (see lockMicros).
+func micros(t time.Time) int64 {
+	return t.UnixMicro()
+}
+
+// fromMicros decodes a time stored by micros.
+func fromMicros(v int64) time.Time {
+	return time.UnixMicro(v).UTC()
+}
+
+// noLock is the locked_until of a job that holds no lock. No lock ends at
+// the epoch itself: a claim locks a job until after the claim's now.
+const noLock = 0
+
+// lockMicros encodes a lock expiry: the zero time, no lock, is noLock.
+func lockMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return noLock
+	}
+	return micros(t)
+}
+
+// fromLockMicros decodes a locked_until: noLock is the zero time.
+func fromLockMicros(v int64) time.Time {
+	if v == noLock {
+		return time.Time{}
+	}
+	return fromMicros(v)
+}
