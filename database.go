@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
-	"github.com/pocketbase-jobs/jobs/internal/outbox"
+	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
 	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -58,7 +58,7 @@ func (db *jobDB) close(ctx context.Context) error {
 func (db *jobDB) insert(ctx context.Context, txApp core.App, jobs []driver.InsertParams, wakeFor func([]driver.InsertParams)) ([]driver.JobRow, error) {
 	drv, inTx := db.driverFor(txApp)
 	if txApp != nil && !inTx {
-		if err := outbox.Add(ctx, txApp.NonconcurrentDB(), jobs); err != nil {
+		if err := sqlitedriver.NewOutbox(txApp.NonconcurrentDB()).Add(ctx, jobs); err != nil {
 			return nil, err
 		}
 		onCommit(txApp, db.relay.Kick)

@@ -7,7 +7,6 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/pgdriver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
-	"github.com/pocketbase-jobs/jobs/internal/outbox"
 	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -58,7 +57,7 @@ func (p *plugin) openPostgres(ctx context.Context, app core.App) (*jobDB, error)
 		pg.Close()
 		return nil, fmt.Errorf("migrate the PostgreSQL job table: %w", err)
 	}
-	if err := outbox.Migrate(ctx, app.NonconcurrentDB()); err != nil {
+	if err := sqlitedriver.NewOutbox(app.NonconcurrentDB()).Migrate(ctx); err != nil {
 		pg.Close()
 		return nil, err
 	}
@@ -69,7 +68,7 @@ func (p *plugin) openPostgres(ctx context.Context, app core.App) (*jobDB, error)
 // to the job database of drv.
 func (p *plugin) startRelay(app core.App, drv driver.Driver) *service.Relay {
 	r := service.NewRelay(service.RelayConfig{
-		AppDB:  quiet(app.NonconcurrentDB()),
+		Outbox: sqlitedriver.NewOutbox(quiet(app.NonconcurrentDB())),
 		Driver: drv,
 		Logger: app.Logger(),
 		Clock:  &p.clock,

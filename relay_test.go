@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
-	"github.com/pocketbase-jobs/jobs/internal/outbox"
+	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
 	"github.com/pocketbase-jobs/jobs/internal/pgtest"
 	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
@@ -93,7 +93,7 @@ func TestRelayMovesAsideRowsThatCannotBeStored(t *testing.T) {
 		outboxRow("badretriesxxxx1", "t", `{}`, 1<<40, earlier.Add(time.Millisecond)),
 		outboxRow("badtopicxxxxxx1", "refused", `{}`, 3, earlier.Add(2*time.Millisecond)),
 	}
-	if err := outbox.Add(t.Context(), app.NonconcurrentDB(), bad); err != nil {
+	if err := sqlitedriver.NewOutbox(app.NonconcurrentDB()).Add(t.Context(), bad); err != nil {
 		t.Fatal(err)
 	}
 
@@ -135,7 +135,7 @@ func TestRelayMovesAsideRowsThatCannotBeStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := []driver.InsertParams{outboxRow("badtopicxxxxxx2", "refused", `{}`, 3, earlier), next}
-	if err := outbox.Add(t.Context(), app.NonconcurrentDB(), later); err != nil {
+	if err := sqlitedriver.NewOutbox(app.NonconcurrentDB()).Add(t.Context(), later); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
@@ -159,7 +159,7 @@ func TestRelayMovesAsideRowsThatCannotBeStored(t *testing.T) {
 // that logs to logs, as a process starting on app's data would.
 func startTestRelay(app core.App, drv driver.Driver, every time.Duration, logs *bytes.Buffer) *service.Relay {
 	r := service.NewRelay(service.RelayConfig{
-		AppDB:  app.NonconcurrentDB(),
+		Outbox: sqlitedriver.NewOutbox(app.NonconcurrentDB()),
 		Driver: drv,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Clock:  new(clock.Clock),
@@ -188,12 +188,12 @@ func (d *unreachable) Insert(context.Context, []driver.InsertParams) ([]driver.J
 // in the outbox for the next round, and the outage is logged once.
 func TestRelayKeepsRowsWhileTheJobDatabaseIsUnreachable(t *testing.T) {
 	app := newApp(t, backendNamed(t, "sqlite"), testConfig())
-	if err := outbox.Migrate(t.Context(), app.NonconcurrentDB()); err != nil {
+	if err := sqlitedriver.NewOutbox(app.NonconcurrentDB()).Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	rows := []driver.InsertParams{outboxRow("keptxxxxxxxxxx1", "t", `{}`, 3, now), outboxRow("keptxxxxxxxxxx2", "t", `{}`, 3, now)}
-	if err := outbox.Add(t.Context(), app.NonconcurrentDB(), rows); err != nil {
+	if err := sqlitedriver.NewOutbox(app.NonconcurrentDB()).Add(t.Context(), rows); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer

@@ -8,9 +8,8 @@ import (
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
+	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
 	"github.com/pocketbase-jobs/jobs/internal/outage"
-	"github.com/pocketbase-jobs/jobs/internal/outbox"
-	"github.com/pocketbase/dbx"
 )
 
 // relayBatch is the most outbox jobs moved per round.
@@ -18,8 +17,8 @@ const relayBatch = 500
 
 // RelayConfig is what a Relay is built from.
 type RelayConfig struct {
-	// AppDB is the app's database, which holds the outbox.
-	AppDB dbx.Builder
+	// Outbox is the outbox in the app's database.
+	Outbox *sqlitedriver.Outbox
 	// Driver is the job database's.
 	Driver driver.Driver
 	Logger *slog.Logger
@@ -127,7 +126,7 @@ func (r *Relay) moveAll(ctx context.Context) {
 func (r *Relay) moveBatch(ctx context.Context) (taken, relayed int, err error) {
 	ctx, cancel := call(ctx)
 	defer cancel()
-	batch, err := outbox.Peek(ctx, r.cfg.AppDB, relayBatch)
+	batch, err := r.cfg.Outbox.Peek(ctx, relayBatch)
 	if err != nil || len(batch) == 0 {
 		return 0, 0, err
 	}
@@ -148,7 +147,7 @@ func (r *Relay) moveBatch(ctx context.Context) (taken, relayed int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := outbox.Remove(ctx, r.cfg.AppDB, valid); err != nil {
+	if err := r.cfg.Outbox.Remove(ctx, valid); err != nil {
 		return 0, 0, err
 	}
 	return len(batch), len(valid), nil
@@ -178,7 +177,7 @@ func (r *Relay) insertEach(ctx context.Context, jobs []driver.InsertParams) ([]d
 // reject moves job from the outbox to _jobs_outbox_rejected with the reason
 // it cannot be relayed, and logs it: once, by the relay that moved it.
 func (r *Relay) reject(ctx context.Context, job driver.InsertParams, reason error) error {
-	moved, err := outbox.Reject(ctx, r.cfg.AppDB, job.ID, reason.Error(), r.cfg.Clock.Now())
+	moved, err := r.cfg.Outbox.Reject(ctx, job.ID, reason.Error(), r.cfg.Clock.Now())
 	if err != nil {
 		return err
 	}

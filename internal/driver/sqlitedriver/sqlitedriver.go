@@ -9,7 +9,8 @@
 // listCountSQL and listPageSQL, statsSQL, deleteSQL, requeueSQL), janitor.go
 // (deleteCompletedSQL, waitingTopicsSQL) and rows.go (jobColumns, scanning,
 // times). Only SQLite has prepared.go (statements of the hot path prepared
-// once).
+// once), and outbox.go: the outbox of a PostgreSQL job database, which lives
+// in the app's SQLite.
 package sqlitedriver
 
 import (

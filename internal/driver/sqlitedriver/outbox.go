@@ -1,5 +1,18 @@
-// Package outbox keeps jobs enqueued inside an app (SQLite) transaction while
-// the jobs themselves live in another database (PostgreSQL).
+package sqlitedriver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pocketbase/dbx"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
+)
+
+// Outbox keeps jobs enqueued inside an app (SQLite) transaction while the
+// jobs themselves live in another database (PostgreSQL).
 //
 // A transactional enqueue writes its job to the _jobs_outbox table of the
 // app's database, in the app's transaction: the job commits or rolls back
@@ -11,22 +24,21 @@
 // A row the job database refuses (or that the relay's checks refuse) is
 // moved to the _jobs_outbox_rejected table, with the reason, so that it
 // never holds back the rows behind it.
-package outbox
+type Outbox struct {
+	db dbx.Builder
+}
 
-import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"time"
+// NewOutbox returns the outbox of the app database db: its write
+// connection, or a transaction of it.
+func NewOutbox(db dbx.Builder) *Outbox {
+	return &Outbox{db: db}
+}
 
-	"github.com/pocketbase-jobs/jobs/internal/driver"
-	"github.com/pocketbase/dbx"
-)
-
-// schema creates the outbox tables; each statement is idempotent. A
+// outboxSchema creates the outbox tables; each statement is idempotent. A
 // rejected row keeps the outbox row's columns, the reason it was refused
-// (error) and when (rejected, in microseconds since the Unix epoch).
-var schema = []string{
+// (error) and when (rejected). Times are microseconds since the Unix epoch,
+// as in _jobs.
+var outboxSchema = []string{
 	`CREATE TABLE IF NOT EXISTS _jobs_outbox (
 		id          TEXT PRIMARY KEY NOT NULL,
 		topic       TEXT NOT NULL,
@@ -47,29 +59,32 @@ var schema = []string{
 	)`,
 }
 
-// Migrate creates the outbox tables in db.
-func Migrate(ctx context.Context, db dbx.Builder) error {
-	for _, statement := range schema {
-		if _, err := db.NewQuery(statement).WithContext(ctx).Execute(); err != nil {
+// Migrate creates the outbox tables.
+func (o *Outbox) Migrate(ctx context.Context) error {
+	for _, statement := range outboxSchema {
+		if _, err := o.db.NewQuery(statement).WithContext(ctx).Execute(); err != nil {
 			return fmt.Errorf("create the outbox tables: %w", err)
 		}
 	}
 	return nil
 }
 
-// Add writes jobs to the outbox through db (normally a transaction).
-func Add(ctx context.Context, db dbx.Builder, jobs []driver.InsertParams) error {
-	q := db.NewQuery(`INSERT INTO _jobs_outbox (id, topic, payload, run_at, max_retries, created)
-		VALUES ({:id}, {:topic}, {:payload}, {:run_at}, {:max_retries}, {:created})`).WithContext(ctx).Prepare()
+// outboxAddSQL writes one job to the outbox.
+const outboxAddSQL = `INSERT INTO _jobs_outbox (id, topic, payload, run_at, max_retries, created)
+	VALUES ({:id}, {:topic}, {:payload}, {:run_at}, {:max_retries}, {:created})`
+
+// Add writes jobs to the outbox (normally in a transaction).
+func (o *Outbox) Add(ctx context.Context, jobs []driver.InsertParams) error {
+	q := o.db.NewQuery(outboxAddSQL).WithContext(ctx).Prepare()
 	defer q.Close()
 	for _, j := range jobs {
 		_, err := q.Bind(dbx.Params{
 			"id":          j.ID,
 			"topic":       j.Topic,
 			"payload":     string(j.Payload),
-			"run_at":      j.RunAt.UnixMicro(),
+			"run_at":      micros(j.RunAt),
 			"max_retries": j.MaxRetries,
-			"created":     j.Now.UnixMicro(),
+			"created":     micros(j.Now),
 		}).Execute()
 		if err != nil {
 			return fmt.Errorf("add job %s to the outbox: %w", j.ID, err)
@@ -78,11 +93,13 @@ func Add(ctx context.Context, db dbx.Builder, jobs []driver.InsertParams) error 
 	return nil
 }
 
+// outboxPeekSQL reads the oldest outbox jobs.
+const outboxPeekSQL = `SELECT id, topic, payload, run_at, max_retries, created
+	FROM _jobs_outbox ORDER BY created LIMIT {:limit}`
+
 // Peek returns up to limit of the oldest outbox jobs, leaving them in place.
-func Peek(ctx context.Context, db dbx.Builder, limit int) ([]driver.InsertParams, error) {
-	rows, err := db.NewQuery(`SELECT id, topic, payload, run_at, max_retries, created
-		FROM _jobs_outbox ORDER BY created LIMIT {:limit}`).
-		WithContext(ctx).Bind(dbx.Params{"limit": limit}).Rows()
+func (o *Outbox) Peek(ctx context.Context, limit int) ([]driver.InsertParams, error) {
+	rows, err := o.db.NewQuery(outboxPeekSQL).WithContext(ctx).Bind(dbx.Params{"limit": limit}).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("read the outbox: %w", err)
 	}
@@ -98,14 +115,17 @@ func Peek(ctx context.Context, db dbx.Builder, limit int) ([]driver.InsertParams
 			return nil, fmt.Errorf("read the outbox: %w", err)
 		}
 		j.Payload = []byte(payload)
-		j.RunAt, j.Now = time.UnixMicro(runAt).UTC(), time.UnixMicro(created).UTC()
+		j.RunAt, j.Now = fromMicros(runAt), fromMicros(created)
 		jobs = append(jobs, j)
 	}
 	return jobs, rows.Err()
 }
 
+// outboxRemoveSQL deletes the outbox jobs whose ids a JSON array lists.
+const outboxRemoveSQL = `DELETE FROM _jobs_outbox WHERE id IN (SELECT value FROM json_each({:ids}))`
+
 // Remove deletes relayed jobs from the outbox.
-func Remove(ctx context.Context, db dbx.Builder, jobs []driver.InsertParams) error {
+func (o *Outbox) Remove(ctx context.Context, jobs []driver.InsertParams) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -117,31 +137,37 @@ func Remove(ctx context.Context, db dbx.Builder, jobs []driver.InsertParams) err
 	if err != nil {
 		return fmt.Errorf("encode outbox ids: %w", err)
 	}
-	_, err = db.NewQuery(`DELETE FROM _jobs_outbox WHERE id IN (SELECT value FROM json_each({:ids}))`).
-		WithContext(ctx).Bind(dbx.Params{"ids": string(encoded)}).Execute()
+	_, err = o.db.NewQuery(outboxRemoveSQL).WithContext(ctx).Bind(dbx.Params{"ids": string(encoded)}).Execute()
 	if err != nil {
 		return fmt.Errorf("remove %d jobs from the outbox: %w", len(jobs), err)
 	}
 	return nil
 }
 
+// outboxRejectSQL copies an outbox job to _jobs_outbox_rejected with the
+// reason it cannot be relayed, keeping the first reason of a job copied
+// before; outboxDeleteSQL then deletes it from the outbox.
+const (
+	outboxRejectSQL = `INSERT INTO _jobs_outbox_rejected
+			(id, topic, payload, run_at, max_retries, created, error, rejected)
+		SELECT id, topic, payload, run_at, max_retries, created, {:error}, {:rejected}
+		FROM _jobs_outbox WHERE id = {:id}
+		ON CONFLICT (id) DO NOTHING`
+	outboxDeleteSQL = `DELETE FROM _jobs_outbox WHERE id = {:id}`
+)
+
 // Reject moves the job with the given id from the outbox to
 // _jobs_outbox_rejected, with the reason it cannot be relayed, and tells
 // whether this call moved it: false when another relay (of another process
 // on the same app database) did first. A crash between the two steps leaves
 // the job in both tables; moving it again keeps the first reason.
-func Reject(ctx context.Context, db dbx.Builder, id, reason string, now time.Time) (bool, error) {
-	_, err := db.NewQuery(`INSERT INTO _jobs_outbox_rejected
-			(id, topic, payload, run_at, max_retries, created, error, rejected)
-		SELECT id, topic, payload, run_at, max_retries, created, {:error}, {:rejected}
-		FROM _jobs_outbox WHERE id = {:id}
-		ON CONFLICT (id) DO NOTHING`).
-		WithContext(ctx).Bind(dbx.Params{"id": id, "error": reason, "rejected": now.UnixMicro()}).Execute()
+func (o *Outbox) Reject(ctx context.Context, id, reason string, now time.Time) (bool, error) {
+	_, err := o.db.NewQuery(outboxRejectSQL).WithContext(ctx).
+		Bind(dbx.Params{"id": id, "error": reason, "rejected": micros(now)}).Execute()
 	if err != nil {
 		return false, fmt.Errorf("move job %s to _jobs_outbox_rejected: %w", id, err)
 	}
-	result, err := db.NewQuery(`DELETE FROM _jobs_outbox WHERE id = {:id}`).
-		WithContext(ctx).Bind(dbx.Params{"id": id}).Execute()
+	result, err := o.db.NewQuery(outboxDeleteSQL).WithContext(ctx).Bind(dbx.Params{"id": id}).Execute()
 	if err != nil {
 		return false, fmt.Errorf("remove rejected job %s from the outbox: %w", id, err)
 	}
