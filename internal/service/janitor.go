@@ -54,6 +54,8 @@ func (j *Janitor) Start() { j.start(j.run) }
 // Stop ends the janitor, cancelling the round in progress.
 func (j *Janitor) Stop(ctx context.Context) error { return j.stop(ctx) }
 
+// run makes a round at once and then every interval, until quit ends; a
+// stop cancels the round in progress.
 func (j *Janitor) run(quit, _ context.Context) {
 	ticker := time.NewTicker(j.interval())
 	defer ticker.Stop()

@@ -30,6 +30,8 @@ func (l *Listener) Start() { l.start(l.run) }
 // Stop stops listening.
 func (l *Listener) Stop(ctx context.Context) error { return l.stop(ctx) }
 
+// run listens until quit ends; a listener that stops before that is
+// logged, and the claim loop's poll keeps finding other processes' jobs.
 func (l *Listener) run(quit, _ context.Context) {
 	if err := l.drv.Listen(quit, driver.ListenParams{OnNotify: l.wake}); err != nil && quit.Err() == nil {
 		l.logger.Error("jobs: the notification listener stopped; falling back to polling", "error", err)

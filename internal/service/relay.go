@@ -79,6 +79,8 @@ func (r *Relay) Kick() {
 	}
 }
 
+// run makes a round at once, then after every Kick and every Every, until
+// quit ends; then a last round, under abort.
 func (r *Relay) run(quit, abort context.Context) {
 	ticker := time.NewTicker(r.cfg.Every)
 	defer ticker.Stop()

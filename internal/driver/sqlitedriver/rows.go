@@ -8,6 +8,7 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
+// jobColumns is the select list every queryRows call reads, in its order.
 const jobColumns = `id, topic, payload, status, run_at, attempts, max_retries,
 	last_error, locked_until, lock_version, created, updated`
 
