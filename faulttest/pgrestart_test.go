@@ -183,8 +183,10 @@ func checkOutageLogs(t *testing.T, n *node, restartedAt []time.Time, modes []str
 		Created string `db:"created"`
 		Level   int    `db:"level"`
 		Message string `db:"message"`
+		Error   string `db:"error"`
 	}
-	err = db.NewQuery(`SELECT created, level, message FROM _logs
+	err = db.NewQuery(`SELECT created, level, message,
+			COALESCE(json_extract(data, '$.error'), '') AS error FROM _logs
 		WHERE level >= 4 AND COALESCE(json_extract(data, '$.type'), '') != 'request'
 		ORDER BY created`).All(&entries) // 4: slog.LevelWarn
 	if err != nil {
@@ -202,7 +204,10 @@ func checkOutageLogs(t *testing.T, n *node, restartedAt []time.Time, modes []str
 		for i >= 0 && at.Before(restartedAt[i].Truncate(time.Millisecond).Add(-logTimeSlack)) {
 			i--
 		}
-		line := fmt.Sprintf("[%d] %s", e.Level, e.Message)
+		line := fmt.Sprintf("%s [%d] %s", e.Created[11:], e.Level, e.Message)
+		if e.Error != "" {
+			line += ": " + e.Error
+		}
 		if i < 0 {
 			t.Errorf("logged before any restart: %s", line)
 			continue

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
@@ -54,3 +55,6 @@ func ExplainWaitingTopics(ctx context.Context, d *Driver, p driver.WaitingParams
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return strings.Join(lines, "\n"), err
 }
+
+// Pool returns the connection pool d runs its statements on.
+func Pool(d *Driver) *pgxpool.Pool { return d.pool }

@@ -73,16 +73,21 @@ func CheckDSN(dsn string) error {
 
 // Open connects a pool of its own to the database at dsn (a URL or a
 // keyword/value string, as pgxpool.ParseConfig accepts) and checks that the
-// database answers. Close the driver to close the pool.
+// database answers. When a statement fails because its connection died, the
+// pool drops all its connections, which likely died with it. Close the
+// driver to close the pool.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Driver, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse the PostgreSQL DSN: %w", err)
 	}
+	tracer := new(lostConnTracer)
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open the PostgreSQL pool: %w", err)
 	}
+	tracer.pool.Store(pool)
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
