@@ -31,7 +31,11 @@ func (p *plugin) bindRoutes(r *router.Router[*core.RequestEvent]) {
 	manage.GET("", handleList)
 	manage.GET("/{id}", handleGet)
 	manage.POST("/{id}/requeue", handleRequeue)
+	manage.POST("/{id}/cancel", handleCancel)
 	manage.DELETE("/{id}", handleDelete)
+	manage.GET("/topics", handleTopics)
+	manage.POST("/topics/{topic}/pause", handlePause)
+	manage.POST("/topics/{topic}/resume", handleResume)
 }
 
 // handleStats answers with the number of jobs per status.
@@ -56,19 +60,54 @@ func handleGet(e *core.RequestEvent) error {
 	return respondJSON(e, job, err)
 }
 
-// handleRequeue moves the failed job of the path back to pending and answers
-// with it.
+// handleRequeue moves the failed or cancelled job of the path back to
+// pending and answers with it.
 func handleRequeue(e *core.RequestEvent) error {
 	job, err := GetJobStore(e.App).Requeue(e.Request.PathValue("id"))
 	return respondJSON(e, job, err)
 }
 
-// handleDelete deletes the pending or failed job of the path.
+// handleCancel cancels the pending or processing job of the path and
+// answers with it.
+func handleCancel(e *core.RequestEvent) error {
+	job, err := GetJobStore(e.App).Cancel(e.Request.PathValue("id"))
+	return respondJSON(e, job, err)
+}
+
+// handleDelete deletes the pending, failed or cancelled job of the path.
 func handleDelete(e *core.RequestEvent) error {
 	if err := GetJobStore(e.App).Delete(e.Request.PathValue("id")); err != nil {
 		return err
 	}
 	return e.NoContent(http.StatusNoContent)
+}
+
+// handleTopics answers with every topic, its counts and state.
+func handleTopics(e *core.RequestEvent) error {
+	topics, err := GetJobStore(e.App).Topics()
+	return respondJSON(e, topics, err)
+}
+
+// handlePause pauses the topic of the path and answers with its state.
+func handlePause(e *core.RequestEvent) error {
+	return setPausedAndRespond(e, (*JobStore).Pause)
+}
+
+// handleResume resumes the topic of the path and answers with its state.
+func handleResume(e *core.RequestEvent) error {
+	return setPausedAndRespond(e, (*JobStore).Resume)
+}
+
+// setPausedAndRespond pauses or resumes (set) the topic of the path, and
+// answers with the topic's TopicInfo.
+func setPausedAndRespond(e *core.RequestEvent, set func(*JobStore, string) error) error {
+	store := GetJobStore(e.App)
+	topic := e.Request.PathValue("topic")
+	if err := set(store, topic); err != nil {
+		return err
+	}
+	info, err := store.topic(topic)
+	return respondJSON(e, info, err)
 }
 
 // respondJSON answers with v as JSON, or returns err.

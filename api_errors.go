@@ -23,6 +23,7 @@ var errorStatuses = []struct {
 	{ErrNotFound, http.StatusNotFound},
 	{ErrCannotRequeue, http.StatusConflict},
 	{ErrCannotDelete, http.StatusConflict},
+	{ErrCannotCancel, http.StatusConflict},
 	{ErrPayloadTooLarge, http.StatusRequestEntityTooLarge},
 	{ErrTopicNotAllowed, http.StatusForbidden},
 	{errInvalidBody, http.StatusBadRequest},

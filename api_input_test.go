@@ -233,15 +233,15 @@ func TestAPIBadInput(t *testing.T) {
 		},
 		{
 			name: "requeue a pending job", url: "/api/jobs/{pending}/requeue", status: 409,
-			content: []string{`"status":409`, `only failed jobs can be requeued.`},
+			content: []string{`"status":409`, `only failed or cancelled jobs can be requeued.`},
 		},
 		{
 			name: "requeue a completed job", url: "/api/jobs/{completed}/requeue", status: 409,
-			content: []string{`"status":409`, `only failed jobs can be requeued.`},
+			content: []string{`"status":409`, `only failed or cancelled jobs can be requeued.`},
 		},
 		{
 			name: "delete a completed job", method: http.MethodDelete, url: "/api/jobs/{completed}", status: 409,
-			content: []string{`"status":409`, `only pending or failed jobs can be deleted.`},
+			content: []string{`"status":409`, `only pending, failed or cancelled jobs can be deleted.`},
 		},
 	}
 	f := newAPIFixture(t, apiConfig())
@@ -292,7 +292,7 @@ func TestAPIDeleteProcessing(t *testing.T) {
 
 	apiCase{
 		name: "delete a processing job", method: http.MethodDelete, url: "/api/jobs/" + job.ID, auth: asSuperuser,
-		status: 409, content: []string{`"status":409`, `only pending or failed jobs can be deleted.`},
+		status: 409, content: []string{`"status":409`, `only pending, failed or cancelled jobs can be deleted.`},
 		check: func(t testing.TB, f *apiFixture) {
 			if got := f.job(t, job.ID); got == nil || got.Status != StatusProcessing {
 				t.Errorf("job after the refused delete: %+v, want it processing", got)

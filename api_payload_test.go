@@ -47,11 +47,11 @@ func TestAPIInputNoDatabaseStores(t *testing.T) {
 		},
 		{
 			name: "max_retries beyond MaxRetriesLimit", body: `{"topic":"a","max_retries":1099511627776}`,
-			status: 400, content: []string{`"status":400`, `"message":"Invalid enqueue options: MaxRetries 1099511627776 is outside 0..1000."`},
+			status: 400, content: []string{`"status":400`, `"message":"Invalid options: MaxRetries 1099511627776 is outside 0..1000."`},
 		},
 		{
 			name: "run_at before year 1", body: `{"topic":"a","run_at":"0000-06-01T00:00:00Z"}`,
-			status: 400, content: []string{`"status":400`, `"message":"Invalid enqueue options: RunAt 0000-06-01T00:00:00Z is outside the years 1..9999."`},
+			status: 400, content: []string{`"status":400`, `"message":"Invalid options: RunAt 0000-06-01T00:00:00Z is outside the years 1..9999."`},
 		},
 	}
 	for _, c := range cases {

@@ -36,7 +36,7 @@ func TestAPIAuthorization(t *testing.T) {
 			name: "stats", method: http.MethodGet, url: "/api/jobs/stats",
 			pass: asOperator, fail: asUser,
 			status:  200,
-			content: []string{`{"pending":1,"processing":0,"completed":1,"failed":1,"total":3}`},
+			content: []string{`{"pending":1,"processing":0,"completed":1,"failed":1,"cancelled":0,"total":3}`},
 		},
 		{
 			name: "list", method: http.MethodGet, url: "/api/jobs?status=failed",
@@ -69,6 +69,40 @@ func TestAPIAuthorization(t *testing.T) {
 			pass: asOperator, fail: asUser,
 			status: 204,
 			check:  expectDeleted(StatusPending),
+		},
+		{
+			name: "cancel", method: http.MethodPost, url: "/api/jobs/{pending}/cancel",
+			pass: asOperator, fail: asUser,
+			status:  200,
+			content: []string{`"id":"{pending}"`, `"status":"cancelled"`},
+			check: func(t testing.TB, f *apiFixture) {
+				if job := f.job(t, f.ids[StatusPending]); job.Status != StatusCancelled {
+					t.Errorf("cancelled job is %s", job.Status)
+				}
+			},
+		},
+		{
+			name: "topics", method: http.MethodGet, url: "/api/jobs/topics",
+			pass: asOperator, fail: asUser,
+			status: 200,
+			content: []string{
+				`{"topic":"broken","pending":0,"processing":0,"completed":0,"failed":1,"cancelled":0,"total":1,"paused":false,"has_handler":false}`,
+				`{"topic":"idle","pending":1,`,
+			},
+		},
+		{
+			name: "pause", method: http.MethodPost, url: "/api/jobs/topics/idle/pause",
+			pass: asOperator, fail: asUser,
+			status:  200,
+			content: []string{`"topic":"idle","pending":1,`, `"paused":true`},
+			check:   expectPaused("idle", true),
+		},
+		{
+			name: "resume", method: http.MethodPost, url: "/api/jobs/topics/idle/resume",
+			pass: asOperator, fail: asUser,
+			status:  200,
+			content: []string{`"topic":"idle","pending":1,`, `"paused":false`},
+			check:   expectPaused("idle", false),
 		},
 	}
 	for _, route := range routes {
@@ -105,6 +139,10 @@ func TestAPIEmptyRules(t *testing.T) {
 		{http.MethodGet, "/api/jobs/{pending}", ""},
 		{http.MethodPost, "/api/jobs/{failed}/requeue", ""},
 		{http.MethodDelete, "/api/jobs/{pending}", ""},
+		{http.MethodPost, "/api/jobs/{pending}/cancel", ""},
+		{http.MethodGet, "/api/jobs/topics", ""},
+		{http.MethodPost, "/api/jobs/topics/idle/pause", ""},
+		{http.MethodPost, "/api/jobs/topics/idle/resume", ""},
 	}
 	auths := []struct {
 		name, auth string
@@ -123,5 +161,48 @@ func TestAPIEmptyRules(t *testing.T) {
 				auth: a.auth, status: a.status, content: []string{`"data":{}`},
 			}.run(t, f)
 		}
+	}
+}
+
+// expectPaused returns a check that topic is paused, or not.
+func expectPaused(topic string, paused bool) func(t testing.TB, f *apiFixture) {
+	return func(t testing.TB, f *apiFixture) {
+		info, err := GetJobStore(f.app).topic(topic)
+		if err != nil || info.Paused != paused {
+			t.Errorf("topic %q: %+v, %v; want paused %v", topic, info, err, paused)
+		}
+	}
+}
+
+// TestAPICancelAndPauseErrors: a cancel of a finished job is a conflict, of an
+// unknown one a 404; a topic path that is no topic is a 400.
+func TestAPICancelAndPauseErrors(t *testing.T) {
+	cases := []apiCase{
+		{
+			name: "cancel completed", method: http.MethodPost, url: "/api/jobs/{completed}/cancel",
+			status: 409, content: []string{`"status":409`, `only pending or processing jobs can be cancelled.`},
+		},
+		{
+			name: "cancel failed", method: http.MethodPost, url: "/api/jobs/{failed}/cancel",
+			status: 409, content: []string{`"status":409`, `only pending or processing jobs can be cancelled.`},
+		},
+		{
+			name: "cancel unknown", method: http.MethodPost, url: "/api/jobs/nosuchjob000000/cancel",
+			status: 404, content: []string{`"status":404`},
+		},
+		{
+			name: "pause blank topic", method: http.MethodPost, url: "/api/jobs/topics/%20/pause",
+			status: 400, content: []string{`"status":400`, `"message":"Topic must not be empty."`},
+		},
+		{
+			name: "pause topic with a slash", method: http.MethodPost, url: "/api/jobs/topics/mail%2Fdigest/pause",
+			status: 200, content: []string{`"topic":"mail/digest"`, `"paused":true`},
+			check: expectPaused("mail/digest", true),
+		},
+	}
+	f := newAPIFixture(t, apiConfig())
+	for _, c := range cases {
+		c.auth = asSuperuser
+		c.run(t, f)
 	}
 }

@@ -205,9 +205,11 @@ func claimAll(b *testing.B, drv driver.Driver, topics []string, n int) []driver.
 	claimed := make([]driver.JobRow, 0, n)
 	for len(claimed) < n {
 		now := time.Now()
-		rows, err := drv.Claim(context.Background(), driver.ClaimParams{
-			Topics: topics, Limit: claimBatch, Now: now, LockedUntil: now.Add(DefaultLockDuration),
-		})
+		claim := make([]driver.ClaimTopic, len(topics))
+		for i, topic := range topics {
+			claim[i] = driver.ClaimTopic{Topic: topic, Limit: claimBatch, LockedUntil: now.Add(DefaultLockDuration)}
+		}
+		rows, err := drv.Claim(context.Background(), driver.ClaimParams{Topics: claim, Limit: claimBatch, Now: now})
 		if err != nil || len(rows) == 0 {
 			b.Fatalf("Claim after %d of %d jobs = %d rows, %v", len(claimed), n, len(rows), err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
@@ -47,6 +48,9 @@ type dispatcher struct {
 	// lifeMu serialises start and stop; run is the current run or nil.
 	lifeMu sync.Mutex
 	run    *dispatchRun
+	// running is the workers of the current run, or nil: cancel reads it
+	// without waiting for a start or stop.
+	running atomic.Pointer[workers]
 	// waiting is set while the dispatcher was started but the job database
 	// is unavailable: resume starts the run once it is open.
 	waiting bool
@@ -69,6 +73,7 @@ func (d *dispatcher) start() error {
 		return fmt.Errorf("start dispatcher: %w", err)
 	}
 	d.run = d.newRun(db)
+	d.running.Store(d.run.workers)
 	return nil
 }
 
@@ -87,6 +92,7 @@ func (d *dispatcher) resume() {
 		return
 	}
 	d.run = d.newRun(db)
+	d.running.Store(d.run.workers)
 }
 
 // stop ends the current run, if any, gracefully, within
@@ -98,9 +104,18 @@ func (d *dispatcher) stop() error {
 	if d.run == nil {
 		return nil
 	}
+	d.running.Store(nil)
 	err := d.run.stop(d.config.ShutdownTimeout)
 	d.run = nil
 	return err
+}
+
+// cancel ends the attempts of claim c (and older claims of its job) in
+// this process; their outcome is discarded.
+func (d *dispatcher) cancel(c driver.Claim) {
+	if w := d.running.Load(); w != nil {
+		w.cancel(c)
+	}
 }
 
 // dispatchRun is one start-to-stop life of the dispatcher: the services it
@@ -110,6 +125,7 @@ type dispatchRun struct {
 	workers   *workers
 	completer *service.Completer
 	janitor   *service.Janitor
+	watcher   *service.ClaimWatcher
 	// listener is nil when the job database sends no notifications.
 	listener *service.Listener
 }
@@ -120,12 +136,14 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 	logger := d.logger()
 	freed := make(chan struct{}, d.config.Workers)
 	r := &dispatchRun{completer: service.NewCompleter(db.drv, logger, d.clock, d.waker.WakeAt)}
+	room := newTopicRoom(d.handlers, d.config.Workers, d.config.LockDuration, d.waker.Wake)
 	r.workers = &workers{
 		count:    d.config.Workers,
-		handler:  d.handlers.get,
+		handlers: d.handlers,
 		logger:   logger,
 		clock:    d.clock,
 		backoff:  d.config.RetryBackoff,
+		room:     room,
 		complete: r.completer.Add,
 		freed:    freed,
 	}
@@ -135,24 +153,32 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 		Clock:          d.clock,
 		Waker:          d.waker,
 		Topics:         d.handlers.list,
+		Reserve:        room.reserve,
+		Unreserve:      room.unreserve,
 		Run:            r.workers.run,
 		Freed:          freed,
 		Workers:        d.config.Workers,
 		BatchSize:      d.config.BatchSize,
 		ClaimsInFlight: db.drv.ClaimsInFlight(),
 		PollInterval:   d.config.PollInterval,
-		LockDuration:   d.config.LockDuration,
 	})
 	r.janitor = service.NewJanitor(service.JanitorConfig{
 		Driver:       db.drv,
 		Logger:       logger,
 		Clock:        d.clock,
-		Handled:      func(topic string) bool { return d.handlers.get(topic) != nil },
+		Handled:      d.handlers.handles,
 		Retention:    d.config.Retention,
 		PollInterval: d.config.PollInterval,
 	})
+	r.watcher = service.NewClaimWatcher(service.ClaimWatcherConfig{
+		Driver:       db.drv,
+		Logger:       logger,
+		Running:      r.workers.claims,
+		Lost:         r.workers.cancel,
+		PollInterval: d.config.PollInterval,
+	})
 	if l, ok := db.drv.(driver.Listener); ok {
-		r.listener = service.NewListener(l, d.waker.Wake, logger)
+		r.listener = service.NewListener(l, d.waker.Wake, r.workers.cancel, logger)
 	}
 	for _, s := range r.services() {
 		s.Start()
@@ -163,7 +189,7 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 // services returns the run's services in the order they start: each one
 // before those that hand it work.
 func (r *dispatchRun) services() []service.Service {
-	s := []service.Service{r.completer, r.workers, r.claims, r.janitor}
+	s := []service.Service{r.completer, r.workers, r.claims, r.janitor, r.watcher}
 	if r.listener != nil {
 		s = append(s, r.listener)
 	}
@@ -182,7 +208,7 @@ func (r *dispatchRun) stop(grace time.Duration) error {
 	defer cancelGrace()
 	ctx, cancel := context.WithTimeout(context.Background(), grace+lastWritesLimit)
 	defer cancel()
-	errs := []error{r.claims.Stop(ctx), r.janitor.Stop(ctx)}
+	errs := []error{r.claims.Stop(ctx), r.janitor.Stop(ctx), r.watcher.Stop(ctx)}
 	if r.listener != nil {
 		errs = append(errs, r.listener.Stop(ctx))
 	}

@@ -291,7 +291,8 @@ func crashedClaim(t *testing.T, store *JobStore, topic string, n int) []driver.J
 	drv := jobDriver(t, store)
 	now := time.Now()
 	rows, err := drv.Claim(context.Background(), driver.ClaimParams{
-		Topics: []string{topic}, Limit: n, Now: now, LockedUntil: now.Add(-time.Millisecond),
+		Topics: []driver.ClaimTopic{{Topic: topic, Limit: n, LockedUntil: now.Add(-time.Millisecond)}},
+		Limit:  n, Now: now,
 	})
 	if err != nil || len(rows) != n {
 		t.Fatalf("crashed claim: %d rows, %v", len(rows), err)
@@ -334,7 +335,10 @@ func TestLateResultOfExpiredClaimIsFenced(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now()
-		second, err := drv.Claim(ctx, driver.ClaimParams{Topics: []string{"t"}, Limit: 1, Now: now, LockedUntil: now.Add(time.Minute)})
+		second, err := drv.Claim(ctx, driver.ClaimParams{
+			Topics: []driver.ClaimTopic{{Topic: "t", Limit: 1, LockedUntil: now.Add(time.Minute)}},
+			Limit:  1, Now: now,
+		})
 		if err != nil || len(second) != 1 {
 			t.Fatalf("second claim: %v %v", second, err)
 		}

@@ -18,11 +18,26 @@ var (
 	// allows).
 	ErrRejected = driver.ErrRejected
 
-	// ErrCannotDelete reports a Delete of a job that is neither pending nor failed.
-	ErrCannotDelete = errors.New("only pending or failed jobs can be deleted")
+	// ErrCannotDelete reports a Delete of a job that is processing or
+	// completed.
+	ErrCannotDelete = errors.New("only pending, failed or cancelled jobs can be deleted")
 
-	// ErrCannotRequeue reports a Requeue of a job that is not failed.
-	ErrCannotRequeue = errors.New("only failed jobs can be requeued")
+	// ErrCannotRequeue reports a Requeue of a job that is neither failed nor
+	// cancelled.
+	ErrCannotRequeue = errors.New("only failed or cancelled jobs can be requeued")
+
+	// ErrCannotCancel reports a Cancel of a job that is completed, failed or
+	// cancelled already.
+	ErrCannotCancel = errors.New("only pending or processing jobs can be cancelled")
+
+	// ErrJobCancelled is the cause (context.Cause) of a running job's
+	// context once the job was cancelled.
+	ErrJobCancelled = errors.New("job cancelled")
+
+	// ErrJobTimedOut is the cause (context.Cause) of a running job's context
+	// once its topic's HandlerOptions.Timeout passed, and wraps the last
+	// error of such an attempt.
+	ErrJobTimedOut = errors.New("job timed out")
 
 	// ErrPayloadTooLarge reports a payload whose JSON encoding is longer than
 	// Config.MaxPayloadSize.
@@ -50,9 +65,10 @@ var (
 	// ErrNilHandler reports a Register call without a handler.
 	ErrNilHandler = errors.New("handler must not be nil")
 
-	// ErrInvalidOptions reports enqueue options out of range: MaxRetries
-	// outside NoRetries..MaxRetriesLimit, RunAt outside the years 1..9999.
-	ErrInvalidOptions = errors.New("invalid enqueue options")
+	// ErrInvalidOptions reports enqueue options out of range (MaxRetries
+	// outside NoRetries..MaxRetriesLimit, RunAt outside the years 1..9999),
+	// and negative HandlerOptions.
+	ErrInvalidOptions = errors.New("invalid options")
 
 	// ErrInvalidFilter reports a List filter out of range (unknown status,
 	// negative offset, limit above MaxListLimit).

@@ -10,13 +10,16 @@ import (
 )
 
 // Job statuses. A job moves pending → processing → completed, processing →
-// pending (retry), processing → failed (retries used up) and failed → pending
-// (Requeue); no other move exists.
+// pending (retry, snooze), processing → failed (retries used up, SkipRetry),
+// pending or processing → cancelled (Cancel), and failed or cancelled →
+// pending (Requeue); no other move exists. Completed, failed and cancelled
+// are final until a Requeue.
 const (
 	StatusPending    = driver.StatusPending
 	StatusProcessing = driver.StatusProcessing
 	StatusCompleted  = driver.StatusCompleted
 	StatusFailed     = driver.StatusFailed
+	StatusCancelled  = driver.StatusCancelled
 )
 
 // NoRetries, as JobEnqueueOptions.MaxRetries or Config.MaxRetries, asks for
@@ -30,8 +33,8 @@ type Job struct {
 	Topic string `json:"topic"`
 	// Payload is the JSON the job was enqueued with.
 	Payload json.RawMessage `json:"payload"`
-	// Status is one of StatusPending, StatusProcessing, StatusCompleted and
-	// StatusFailed.
+	// Status is one of StatusPending, StatusProcessing, StatusCompleted,
+	// StatusFailed and StatusCancelled.
 	Status string `json:"status"`
 	// RunAt is when the job becomes runnable (for a pending job, its next run).
 	RunAt time.Time `json:"run_at"`
@@ -62,9 +65,10 @@ func (j *Job) UnmarshalPayload(v any) error {
 	return nil
 }
 
-// Context returns the context of the running attempt: it is cancelled when
-// the job's lock expires and when the dispatcher shuts down. Outside a
-// handler it is context.Background().
+// Context returns the context of the running attempt: it ends when the
+// job's lock expires, when its topic's HandlerOptions.Timeout passes, when
+// the job is cancelled (context.Cause is then ErrJobCancelled) and when the
+// dispatcher shuts down. Outside a handler it is context.Background().
 func (j *Job) Context() context.Context {
 	if j.ctx == nil {
 		return context.Background()
@@ -87,7 +91,7 @@ type JobEnqueueOptions struct {
 // JobFilter selects jobs for List. Empty fields match every job.
 type JobFilter struct {
 	Topic string
-	// Status is "", or one of the four statuses.
+	// Status is "", or one of the five statuses.
 	Status string
 	// Limit is the page size: 0 means DefaultListLimit, at most MaxListLimit.
 	Limit int
@@ -115,7 +119,20 @@ type JobStats struct {
 	Processing int64 `json:"processing"`
 	Completed  int64 `json:"completed"`
 	Failed     int64 `json:"failed"`
+	Cancelled  int64 `json:"cancelled"`
 	Total      int64 `json:"total"`
+}
+
+// statsFromDriver converts the driver's counts, adding up the total.
+func statsFromDriver(st driver.Stats) JobStats {
+	return JobStats{
+		Pending:    st.Pending,
+		Processing: st.Processing,
+		Completed:  st.Completed,
+		Failed:     st.Failed,
+		Cancelled:  st.Cancelled,
+		Total:      st.Pending + st.Processing + st.Completed + st.Failed + st.Cancelled,
+	}
 }
 
 // jobFromRow converts a stored row to the public type.
@@ -141,10 +158,10 @@ func jobFromRow(r driver.JobRow) *Job {
 	}
 }
 
-// isValidStatus tells whether s is one of the four statuses.
+// isValidStatus tells whether s is one of the five statuses.
 func isValidStatus(s string) bool {
 	switch s {
-	case StatusPending, StatusProcessing, StatusCompleted, StatusFailed:
+	case StatusPending, StatusProcessing, StatusCompleted, StatusFailed, StatusCancelled:
 		return true
 	}
 	return false

@@ -27,8 +27,19 @@ type JobStore struct {
 // Register binds handler to topic. Only topics with a handler are claimed by
 // this process's dispatcher. Handlers may be registered before or after
 // Start. A handler must be idempotent: a job runs at least once, and may run
-// again after a crash or an expired lock.
+// again after a crash or an expired lock. What it returns decides the job's
+// fate: nil completes it, Snooze puts it back for later without using a
+// retry, SkipRetry fails it at once, and any other error is a failed
+// attempt, retried after a backoff while retries are left.
 func (s *JobStore) Register(topic string, handler func(job *Job) error) error {
+	return s.RegisterWithOptions(topic, handler, nil)
+}
+
+// RegisterWithOptions is Register with options for the topic: a timeout per
+// attempt, a concurrency limit in this process, its own lock duration and
+// retry backoff. nil opts is the same as Register; negative options are
+// ErrInvalidOptions.
+func (s *JobStore) RegisterWithOptions(topic string, handler func(job *Job) error, opts *HandlerOptions) error {
 	if s.p == nil {
 		return s.err
 	}
@@ -38,7 +49,14 @@ func (s *JobStore) Register(topic string, handler func(job *Job) error) error {
 	if handler == nil {
 		return fmt.Errorf("register %q: %w", topic, ErrNilHandler)
 	}
-	if err := s.p.handlers.add(topic, handler); err != nil {
+	var o HandlerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := o.check(); err != nil {
+		return fmt.Errorf("register %q: %w", topic, err)
+	}
+	if err := s.p.handlers.add(topic, handler, o); err != nil {
 		return err
 	}
 	// Jobs of the topic may be waiting already: a running dispatcher
@@ -180,17 +198,12 @@ func (s *JobStore) Stats() (*JobStats, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job stats: %w", err)
 	}
-	return &JobStats{
-		Pending:    st.Pending,
-		Processing: st.Processing,
-		Completed:  st.Completed,
-		Failed:     st.Failed,
-		Total:      st.Pending + st.Processing + st.Completed + st.Failed,
-	}, nil
+	stats := statsFromDriver(st)
+	return &stats, nil
 }
 
-// Delete removes a pending or failed job. It returns ErrNotFound or
-// ErrCannotDelete otherwise.
+// Delete removes a pending, failed or cancelled job. It returns ErrNotFound
+// or ErrCannotDelete otherwise.
 func (s *JobStore) Delete(id string) error {
 	d, err := s.driver()
 	if err != nil {
@@ -209,8 +222,9 @@ func (s *JobStore) Delete(id string) error {
 	return nil
 }
 
-// Requeue moves a failed job back to pending, to run now with a fresh set of
-// retries. It returns ErrNotFound or ErrCannotRequeue otherwise.
+// Requeue moves a failed or cancelled job back to pending, to run now with a
+// fresh set of retries. It returns ErrNotFound or ErrCannotRequeue
+// otherwise.
 func (s *JobStore) Requeue(id string) (*Job, error) {
 	d, err := s.driver()
 	if err != nil {
@@ -227,12 +241,18 @@ func (s *JobStore) Requeue(id string) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("requeue job %q: %w", id, err)
 	}
-	if s.txApp == nil {
-		s.p.waker.Wake()
-	} else {
-		onCommit(s.txApp, s.p.waker.Wake)
-	}
+	s.afterCommit(s.p.waker.Wake)
 	return jobFromRow(row), nil
+}
+
+// afterCommit runs fn now, or once the store's transaction has committed
+// when it is bound to one (and never if it rolls back).
+func (s *JobStore) afterCommit(fn func()) {
+	if s.txApp == nil {
+		fn()
+	} else {
+		onCommit(s.txApp, fn)
+	}
 }
 
 // Start runs the dispatcher of this process. It is safe to call more than
@@ -273,7 +293,7 @@ func (p *plugin) insert(txApp core.App, jobs []driver.InsertParams) ([]driver.Jo
 // it claim for nothing.
 func (p *plugin) wakeFor(jobs []driver.InsertParams) {
 	for _, j := range jobs {
-		if p.handlers.get(j.Topic) != nil {
+		if p.handlers.handles(j.Topic) {
 			p.waker.WakeAt(j.RunAt)
 		}
 	}

@@ -18,6 +18,7 @@ const (
 	StatusProcessing = "processing"
 	StatusCompleted  = "completed"
 	StatusFailed     = "failed"
+	StatusCancelled  = "cancelled"
 )
 
 // Sentinel errors every driver maps its own errors to.
@@ -81,13 +82,23 @@ func toMicrosecond(t time.Time) time.Time {
 
 // ClaimParams selects runnable jobs and locks them for a worker.
 type ClaimParams struct {
-	// Topics limits the claim to jobs whose topic has a handler.
-	Topics []string
-	// Limit is the most jobs to claim (the number of free workers).
+	// Topics limits the claim to jobs of these topics (those with a
+	// handler), each with its own limit and lock. A paused topic's jobs are
+	// never claimed.
+	Topics []ClaimTopic
+	// Limit is the most jobs to claim in all (the number of free workers).
 	Limit int
 	// Now is the current time: jobs with run_at <= Now are runnable.
 	Now time.Time
-	// LockedUntil is the lock expiry written to every claimed job.
+}
+
+// ClaimTopic is one topic of a claim.
+type ClaimTopic struct {
+	Topic string
+	// Limit is the most jobs of the topic to claim: the room its
+	// concurrency limit leaves, or ClaimParams.Limit.
+	Limit int
+	// LockedUntil is the lock expiry written to the topic's claimed jobs.
 	LockedUntil time.Time
 }
 
@@ -120,6 +131,14 @@ type Stats struct {
 	Processing int64
 	Completed  int64
 	Failed     int64
+	Cancelled  int64
+}
+
+// TopicStats is one topic that has jobs or is paused.
+type TopicStats struct {
+	Topic  string
+	Stats  Stats
+	Paused bool
 }
 
 // RecoverParams turns processing jobs whose lock expired before Now back into
@@ -140,12 +159,37 @@ type GetParams struct {
 	ID string
 }
 
-// DeleteParams selects the pending or failed job to delete.
+// DeleteParams selects the pending, failed or cancelled job to delete.
 type DeleteParams struct {
 	ID string
 }
 
-// RequeueParams moves a failed job back to pending, to run at RunAt.
+// CancelParams selects the pending or processing job to cancel, at Now.
+type CancelParams struct {
+	ID  string
+	Now time.Time
+}
+
+// Claim identifies one claim of a job: the job and its lock_version then.
+type Claim struct {
+	ID          string
+	LockVersion int64
+}
+
+// LostParams are claims a process holds, to check.
+type LostParams struct {
+	Claims []Claim
+}
+
+// PauseParams pauses a topic (Paused true) or resumes it, at Now.
+type PauseParams struct {
+	Topic  string
+	Paused bool
+	Now    time.Time
+}
+
+// RequeueParams moves a failed or cancelled job back to pending, to run at
+// RunAt.
 type RequeueParams struct {
 	ID    string
 	RunAt time.Time
@@ -159,18 +203,22 @@ type DeleteCompletedParams struct {
 	Limit  int
 }
 
-// NextRunAtParams selects the pending jobs of Topics, whose earliest run_at
-// NextRunAt returns.
+// NextRunAtParams selects the pending jobs of Topics (paused topics left
+// out), whose earliest run_at NextRunAt returns.
 type NextRunAtParams struct {
 	Topics []string
 }
 
 // ListenParams says what a listener does with each notification.
 type ListenParams struct {
-	// OnNotify is called for every notification, and each time the listener
-	// starts listening. It runs on the listener's goroutine and should
-	// return quickly (signal a channel, say).
+	// OnNotify is called for every notification of runnable jobs, and each
+	// time the listener starts listening. It runs on the listener's
+	// goroutine and should return quickly (signal a channel, say).
 	OnNotify func()
+	// OnCancel is called, on the same goroutine, with the claim of every
+	// job cancelled by any process: its id, and its lock_version when it
+	// was cancelled (an attempt of a later claim was not cancelled).
+	OnCancel func(Claim)
 }
 
 // Driver is the SQL of one database for the job table, and what the runtime
@@ -195,8 +243,10 @@ type Driver interface {
 	// It returns ErrRejected when the database refuses a job's values.
 	Insert(ctx context.Context, jobs []InsertParams) ([]JobRow, error)
 
-	// Claim moves up to p.Limit runnable jobs of p.Topics to processing,
-	// counting one attempt and bumping LockVersion for each, and returns them.
+	// Claim moves up to p.Limit runnable jobs of p.Topics to processing (up
+	// to each topic's own limit, none of a paused topic), earliest run_at
+	// first, counting one attempt and bumping LockVersion for each, and
+	// returns them.
 	Claim(ctx context.Context, p ClaimParams) ([]JobRow, error)
 
 	// NextRunAt returns the earliest run_at of pending jobs of p.Topics, or
@@ -220,20 +270,43 @@ type Driver interface {
 	// Stats counts jobs per status.
 	Stats(ctx context.Context) (Stats, error)
 
-	// Delete removes a pending or failed job. It returns ErrNotFound or
-	// ErrWrongStatus when it cannot.
+	// Topics returns, in topic order, every topic that has jobs or is
+	// paused, with its jobs counted per status.
+	Topics(ctx context.Context) ([]TopicStats, error)
+
+	// Delete removes a pending, failed or cancelled job. It returns
+	// ErrNotFound or ErrWrongStatus when it cannot.
 	Delete(ctx context.Context, p DeleteParams) error
 
-	// Requeue moves a failed job back to pending with fresh attempts, to run
-	// at p.RunAt. It returns ErrNotFound or ErrWrongStatus when it cannot.
+	// Requeue moves a failed or cancelled job back to pending with fresh
+	// attempts, to run at p.RunAt. It returns ErrNotFound or ErrWrongStatus
+	// when it cannot.
 	Requeue(ctx context.Context, p RequeueParams) (JobRow, error)
+
+	// Cancel moves a pending or processing job to cancelled, dropping its
+	// lock (so a running attempt's outcome is fenced out), and returns it.
+	// A driver with a Listener tells every listening process. It returns
+	// ErrNotFound or ErrWrongStatus when it cannot.
+	Cancel(ctx context.Context, p CancelParams) (JobRow, error)
+
+	// Lost returns the ids of the claims of p whose job is no longer
+	// processing under that claim: cancelled, deleted, or recovered after
+	// its lock expired.
+	Lost(ctx context.Context, p LostParams) ([]string, error)
+
+	// SetPaused pauses or resumes a topic; it is idempotent. A paused topic
+	// stays paused across restarts, for every process, until resumed. A
+	// driver with a Listener tells listeners when a topic is resumed, as
+	// its jobs may be runnable.
+	SetPaused(ctx context.Context, p PauseParams) error
 
 	// DeleteCompleted deletes up to p.Limit completed jobs last updated
 	// before p.Before, and returns how many it deleted.
 	DeleteCompleted(ctx context.Context, p DeleteCompletedParams) (int, error)
 
 	// WaitingTopics returns, in topic order, the topics whose oldest pending
-	// job has been runnable since p.RunnableSince or earlier. It reads one
+	// job has been runnable since p.RunnableSince or earlier, paused topics
+	// left out (their jobs wait on purpose). It reads one
 	// entry per topic with pending jobs, not every pending job.
 	WaitingTopics(ctx context.Context, p WaitingParams) ([]WaitingTopic, error)
 }

@@ -19,7 +19,7 @@ func testClaimTopicsAndRunAt(t *testing.T, s *suite) {
 		driver.InsertParams{ID: "c1", Topic: "c", Payload: []byte(`3`), RunAt: t0.Add(-3 * time.Minute), MaxRetries: 1, Now: t0},
 		driver.InsertParams{ID: "a2", Topic: "a", Payload: []byte(`4`), RunAt: t0.Add(time.Minute), MaxRetries: 1, Now: t0},
 	)
-	rows := claim(t, d, driver.ClaimParams{Topics: []string{"a", "b"}, Limit: 10, Now: t0, LockedUntil: t0.Add(lock)})
+	rows := claim(t, d, claimOf(t0, t0.Add(lock), 10, "a", "b"))
 	wantIDs(t, "claimed", sortedIDs(rows), []string{"a1", "b1"})
 	for _, r := range rows {
 		want := get(t, d, r.ID)
@@ -33,11 +33,11 @@ func testClaimTopicsAndRunAt(t *testing.T, s *suite) {
 		wantTime(t, r.ID+": Created", r.Created, t0)
 	}
 
-	again := claim(t, d, driver.ClaimParams{Topics: []string{"a", "b"}, Limit: 10, Now: t0, LockedUntil: t0.Add(lock)})
+	again := claim(t, d, claimOf(t0, t0.Add(lock), 10, "a", "b"))
 	wantIDs(t, "claimed again at the same time", idsOf(again), []string{})
 
 	// Due exactly at now counts as due.
-	later := claim(t, d, driver.ClaimParams{Topics: []string{"a", "b"}, Limit: 10, Now: t0.Add(time.Minute), LockedUntil: t0.Add(lock)})
+	later := claim(t, d, claimOf(t0.Add(time.Minute), t0.Add(lock), 10, "a", "b"))
 	wantIDs(t, "claimed when a2 is due", idsOf(later), []string{"a2"})
 	if st := get(t, d, "c1").Status; st != driver.StatusPending {
 		t.Fatalf("c1 of an unclaimed topic is %s, want pending", st)
@@ -54,14 +54,13 @@ func testClaimOrderAndLimit(t *testing.T, s *suite) {
 		p.Topic = "t"
 		insert(t, d, p)
 	}
-	p := driver.ClaimParams{Topics: []string{"t"}, Limit: 2, Now: t0, LockedUntil: t0.Add(lock)}
+	p := claimOf(t0, t0.Add(lock), 2, "t")
 	wantIDs(t, "first claim", idsOf(claim(t, d, p)), []string{"j1", "j2"})
 	wantIDs(t, "second claim", idsOf(claim(t, d, p)), []string{"j3", "j4"})
 	wantIDs(t, "third claim", idsOf(claim(t, d, p)), []string{"j5"})
 	wantIDs(t, "fourth claim", idsOf(claim(t, d, p)), []string{})
-	p.Limit = 10
 	insert(t, d, job("x3", t0.Add(-time.Second)), job("x1", t0.Add(-3*time.Second)), job("x2", t0.Add(-2*time.Second)))
-	p.Topics = []string{"x1", "x2", "x3"}
+	p = claimOf(t0, t0.Add(lock), 10, "x1", "x2", "x3")
 	wantIDs(t, "claim of three", idsOf(claim(t, d, p)), []string{"x1", "x2", "x3"})
 }
 
@@ -96,7 +95,7 @@ func testClaimPassesForeignBacklog(t *testing.T, s *suite) {
 		t.Fatalf("NextRunAt: %v", err)
 	}
 	wantTime(t, "NextRunAt", next, t0.Add(-time.Minute+time.Second))
-	p := driver.ClaimParams{Topics: []string{"c", "a", "b"}, Limit: 4, Now: t0, LockedUntil: t0.Add(lock)}
+	p := claimOf(t0, t0.Add(lock), 4, "c", "a", "b")
 	wantIDs(t, "first claim", idsOf(claim(t, d, p)), ids[:4])
 	wantIDs(t, "second claim", idsOf(claim(t, d, p)), ids[4:8])
 	wantIDs(t, "third claim", idsOf(claim(t, d, p)), ids[8:])
@@ -124,9 +123,9 @@ func testClaimAcrossManyTopics(t *testing.T, s *suite) {
 		t.Fatalf("NextRunAt: %v", err)
 	}
 	wantTime(t, "NextRunAt", next, t0.Add(-(topics-1)*time.Millisecond))
-	p := driver.ClaimParams{Topics: names, Limit: 3, Now: t0, LockedUntil: t0.Add(lock)}
+	p := claimOf(t0, t0.Add(lock), 3, names...)
 	wantIDs(t, "first claim", idsOf(claim(t, d, p)), []string{"t599", "t598", "t597"})
-	p.Topics = names[:topics/2]
+	p = claimOf(t0, t0.Add(lock), 3, names[:topics/2]...)
 	wantIDs(t, "claim of half the topics", idsOf(claim(t, d, p)), []string{"t299", "t298", "t297"})
 }
 
@@ -134,10 +133,8 @@ func testClaimAcrossManyTopics(t *testing.T, s *suite) {
 func testClaimNothing(t *testing.T, s *suite) {
 	d := s.open(t)
 	insert(t, d, job("a", t0))
-	wantIDs(t, "claim with limit 0", idsOf(claim(t, d, driver.ClaimParams{
-		Topics: []string{"a"}, Limit: 0, Now: t0, LockedUntil: t0.Add(lock)})), []string{})
-	wantIDs(t, "claim without topics", idsOf(claim(t, d, driver.ClaimParams{
-		Limit: 5, Now: t0, LockedUntil: t0.Add(lock)})), []string{})
+	wantIDs(t, "claim with limit 0", idsOf(claim(t, d, claimOf(t0, t0.Add(lock), 0, "a"))), []string{})
+	wantIDs(t, "claim without topics", idsOf(claim(t, d, claimOf(t0, t0.Add(lock), 5))), []string{})
 	if st := get(t, d, "a").Status; st != driver.StatusPending {
 		t.Fatalf("job is %s after empty claims, want pending", st)
 	}
@@ -165,8 +162,7 @@ func testConcurrentClaims(t *testing.T, s *suite) {
 	for c := range claimers {
 		wg.Go(func() {
 			for {
-				rows, err := d.Claim(t.Context(), driver.ClaimParams{
-					Topics: []string{"t"}, Limit: limit, Now: t0.Add(time.Second), LockedUntil: t0.Add(lock)})
+				rows, err := d.Claim(t.Context(), claimOf(t0.Add(time.Second), t0.Add(lock), limit, "t"))
 				if err != nil {
 					errs <- err
 					return
@@ -199,5 +195,74 @@ func testConcurrentClaims(t *testing.T, s *suite) {
 	st, err := d.Stats(t.Context())
 	if err != nil || st != (driver.Stats{Processing: jobs}) {
 		t.Fatalf("Stats = %+v, %v; want %d processing", st, err, jobs)
+	}
+}
+
+// testClaimTopicLimits: a claim takes at most each topic's own limit of
+// it, and at most its own limit in all, the earliest due first across
+// topics; a topic without room gives none. A topic's limit holds among
+// jobs due at the same instant, as a batch enqueued at once is.
+func testClaimTopicLimits(t *testing.T, s *suite) {
+	d := s.open(t)
+	// Due in the order b1, a1, b2, a2, …, b5, a5, a minute apart.
+	for i := 1; i <= 5; i++ {
+		insert(t, d,
+			topicJob(fmt.Sprint("a", i), "a", t0.Add(time.Duration(2*i-11)*time.Minute)),
+			topicJob(fmt.Sprint("b", i), "b", t0.Add(time.Duration(2*i-12)*time.Minute)))
+	}
+	claimOfAB := func(limit, limitA, limitB int) []string {
+		t.Helper()
+		return idsOf(claim(t, d, driver.ClaimParams{Limit: limit, Now: t0, Topics: []driver.ClaimTopic{
+			{Topic: "a", Limit: limitA, LockedUntil: t0.Add(lock)},
+			{Topic: "b", Limit: limitB, LockedUntil: t0.Add(lock)},
+		}}))
+	}
+	wantIDs(t, "claim of 4, at most 1 of b", claimOfAB(4, 10, 1), []string{"b1", "a1", "a2", "a3"})
+	wantIDs(t, "claim of 10, at most 1 of a", claimOfAB(10, 1, 10), []string{"b2", "b3", "b4", "a4", "b5"})
+	wantIDs(t, "claim of 10, no room for a", claimOfAB(10, 0, 10), []string{})
+	wantIDs(t, "claim of 10, no room for b", claimOfAB(10, 10, 0), []string{"a5"})
+
+	// Five jobs of one topic due at one instant, three of another after.
+	insert(t, d,
+		topicJob("same1", "same", t0), topicJob("same2", "same", t0), topicJob("same3", "same", t0),
+		topicJob("same4", "same", t0), topicJob("same5", "same", t0),
+		topicJob("next1", "next", t0.Add(time.Second)), topicJob("next2", "next", t0.Add(2*time.Second)),
+		topicJob("next3", "next", t0.Add(3*time.Second)))
+	now := t0.Add(time.Minute)
+	for _, want := range []int{2, 2, 1, 0} {
+		rows := claim(t, d, driver.ClaimParams{Limit: 10, Now: now, Topics: []driver.ClaimTopic{
+			{Topic: "same", Limit: 2, LockedUntil: now.Add(lock)},
+			{Topic: "next", Limit: 10, LockedUntil: now.Add(lock)},
+		}})
+		same := 0
+		for _, r := range rows {
+			if r.Topic == "same" {
+				same++
+			}
+		}
+		if same != want {
+			t.Fatalf("a claim of at most 2 jobs due at one instant took %d of them (%v), want %d", same, idsOf(rows), want)
+		}
+	}
+	if st, err := d.Stats(t.Context()); err != nil || st != (driver.Stats{Processing: 18}) {
+		t.Fatalf("Stats = %+v, %v; want every job processing", st, err)
+	}
+}
+
+// testClaimTopicLocks: each claimed job is locked until its own topic's
+// LockedUntil.
+func testClaimTopicLocks(t *testing.T, s *suite) {
+	d := s.open(t)
+	insert(t, d, topicJob("a1", "a", t0), topicJob("a2", "a", t0), topicJob("b1", "b", t0), topicJob("c1", "c", t0))
+	locks := map[string]time.Time{"a": t0.Add(time.Minute), "b": t0.Add(time.Hour), "c": t0.Add(time.Microsecond)}
+	p := driver.ClaimParams{Limit: 10, Now: t0}
+	for _, topic := range []string{"a", "b", "c"} {
+		p.Topics = append(p.Topics, driver.ClaimTopic{Topic: topic, Limit: 10, LockedUntil: locks[topic]})
+	}
+	rows := claim(t, d, p)
+	wantIDs(t, "claimed", sortedIDs(rows), []string{"a1", "a2", "b1", "c1"})
+	for _, r := range rows {
+		wantTime(t, r.ID+": claimed LockedUntil", r.LockedUntil, locks[r.Topic])
+		wantTime(t, r.ID+": stored LockedUntil", get(t, d, r.ID).LockedUntil, locks[r.Topic])
 	}
 }

@@ -18,6 +18,13 @@ func job(id string, runAt time.Time) driver.InsertParams {
 	}
 }
 
+// topicJob is job(id, runAt) of the given topic.
+func topicJob(id, topic string, runAt time.Time) driver.InsertParams {
+	p := job(id, runAt)
+	p.Topic = topic
+	return p
+}
+
 // insert stores jobs and fails t on error.
 func insert(t *testing.T, d driver.Driver, jobs ...driver.InsertParams) []driver.JobRow {
 	t.Helper()
@@ -51,15 +58,43 @@ func claim(t *testing.T, d driver.Driver, p driver.ClaimParams) []driver.JobRow 
 	return rows
 }
 
+// claimOf is a claim at now of up to limit jobs of topics, as many of any
+// one of them, each locked until lockedUntil.
+func claimOf(now, lockedUntil time.Time, limit int, topics ...string) driver.ClaimParams {
+	p := driver.ClaimParams{Limit: limit, Now: now}
+	for _, topic := range topics {
+		p.Topics = append(p.Topics, driver.ClaimTopic{Topic: topic, Limit: limit, LockedUntil: lockedUntil})
+	}
+	return p
+}
+
 // claimJob claims the job whose topic is id at now, locking it until
 // lockedUntil, and fails t unless exactly that job was claimed.
 func claimJob(t *testing.T, d driver.Driver, id string, now, lockedUntil time.Time) driver.JobRow {
 	t.Helper()
-	rows := claim(t, d, driver.ClaimParams{Topics: []string{id}, Limit: 1, Now: now, LockedUntil: lockedUntil})
+	rows := claim(t, d, claimOf(now, lockedUntil, 1, id))
 	if len(rows) != 1 || rows[0].ID != id {
 		t.Fatalf("Claim of %s returned %v", id, idsOf(rows))
 	}
 	return rows[0]
+}
+
+// nextRunAt calls NextRunAt for topics and fails t on error.
+func nextRunAt(t *testing.T, d driver.Driver, topics ...string) time.Time {
+	t.Helper()
+	at, err := d.NextRunAt(t.Context(), driver.NextRunAtParams{Topics: topics})
+	if err != nil {
+		t.Fatalf("NextRunAt(%v): %v", topics, err)
+	}
+	return at
+}
+
+// setPaused pauses or resumes topic and fails t on error.
+func setPaused(t *testing.T, d driver.Driver, topic string, paused bool) {
+	t.Helper()
+	if err := d.SetPaused(t.Context(), driver.PauseParams{Topic: topic, Paused: paused, Now: t0}); err != nil {
+		t.Fatalf("SetPaused(%s, %v): %v", topic, paused, err)
+	}
 }
 
 // finish writes outcomes and fails t unless want of them were written.

@@ -61,7 +61,7 @@ func testInsertKeepsTimes(t *testing.T, s *suite) {
 	// is not runnable yet, and is at that microsecond.
 	p := job("edge", t0.Add(time.Microsecond))
 	insert(t, d, p)
-	if rows := claim(t, d, driver.ClaimParams{Topics: []string{"edge"}, Limit: 1, Now: t0, LockedUntil: t0.Add(lock)}); len(rows) != 0 {
+	if rows := claim(t, d, claimOf(t0, t0.Add(lock), 1, "edge")); len(rows) != 0 {
 		t.Fatalf("Claim one microsecond early took %v", idsOf(rows))
 	}
 	claimJob(t, d, "edge", t0.Add(time.Microsecond), t0.Add(lock))

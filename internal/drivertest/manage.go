@@ -163,20 +163,22 @@ func testStats(t *testing.T, s *suite) {
 		t.Fatalf("Stats of an empty table = %+v, %v", st, err)
 	}
 	listFixture(t, d)
+	cancel(t, d, "c", far)
 	st, err := d.Stats(t.Context())
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
 	}
-	if want := (driver.Stats{Pending: 3, Processing: 1, Completed: 1, Failed: 1}); st != want {
+	if want := (driver.Stats{Pending: 2, Processing: 1, Completed: 1, Failed: 1, Cancelled: 1}); st != want {
 		t.Fatalf("Stats = %+v, want %+v", st, want)
 	}
 }
 
-// testDelete: only pending and failed jobs can be deleted.
+// testDelete: only pending, failed and cancelled jobs can be deleted.
 func testDelete(t *testing.T, s *suite) {
 	d := s.open(t)
 	listFixture(t, d)
-	for _, id := range []string{"a", "e"} { // pending, failed
+	cancel(t, d, "c", far)
+	for _, id := range []string{"a", "e", "c"} { // pending, failed, cancelled
 		if err := d.Delete(t.Context(), driver.DeleteParams{ID: id}); err != nil {
 			t.Fatalf("Delete(%s): %v", id, err)
 		}
@@ -192,8 +194,9 @@ func testDelete(t *testing.T, s *suite) {
 	wantErr(t, "Delete of a deleted job", d.Delete(t.Context(), driver.DeleteParams{ID: "a"}), driver.ErrNotFound)
 }
 
-// testRequeue: only failed jobs can be requeued; they become pending with
-// fresh attempts and keep their lock version, so old claims stay stale.
+// testRequeue: only failed and cancelled jobs can be requeued; they become
+// pending with fresh attempts and no lock, and keep their lock version, so
+// old claims stay stale.
 func testRequeue(t *testing.T, s *suite) {
 	d := s.open(t)
 	listFixture(t, d)
@@ -222,37 +225,36 @@ func testRequeue(t *testing.T, s *suite) {
 	}
 	_, err = d.Requeue(t.Context(), driver.RequeueParams{ID: "nope", RunAt: runAt, Now: now})
 	wantErr(t, "Requeue of an unknown job", err, driver.ErrNotFound)
+
+	// A job cancelled while it ran is requeued as a failed one is.
+	running := get(t, d, "b")
+	cancel(t, d, "b", now)
+	row, err = d.Requeue(t.Context(), driver.RequeueParams{ID: "b", RunAt: runAt, Now: now})
+	if err != nil {
+		t.Fatalf("Requeue of a cancelled job: %v", err)
+	}
+	want = running
+	want.Status, want.Attempts, want.RunAt, want.LockedUntil, want.Updated = driver.StatusPending, 0, runAt, time.Time{}, now
+	wantRow(t, "requeued cancelled row", row, want)
+	wantRow(t, "requeued cancelled job", get(t, d, "b"), want)
 }
 
 // testNextRunAt: NextRunAt is the earliest run_at of pending jobs of the
 // topics, or zero.
 func testNextRunAt(t *testing.T, s *suite) {
 	d := s.open(t)
-	next := func(topics ...string) time.Time {
-		t.Helper()
-		at, err := d.NextRunAt(t.Context(), driver.NextRunAtParams{Topics: topics})
-		if err != nil {
-			t.Fatalf("NextRunAt(%v): %v", topics, err)
-		}
-		return at
-	}
-	wantTime(t, "NextRunAt of an empty table", next("a"), time.Time{})
-	with := func(id, topic string, runAt time.Time) driver.InsertParams {
-		p := job(id, runAt)
-		p.Topic = topic
-		return p
-	}
+	wantTime(t, "NextRunAt of an empty table", nextRunAt(t, d, "a"), time.Time{})
 	insert(t, d,
-		with("a-late", "a", t0.Add(5*time.Minute)),
-		with("a-soon", "a", t0.Add(2*time.Minute)),
-		with("b-sooner", "b", t0.Add(time.Minute)),
-		with("a-running", "a", t0.Add(-time.Minute)),
+		topicJob("a-late", "a", t0.Add(5*time.Minute)),
+		topicJob("a-soon", "a", t0.Add(2*time.Minute)),
+		topicJob("b-sooner", "b", t0.Add(time.Minute)),
+		topicJob("a-running", "a", t0.Add(-time.Minute)),
 	)
-	claim(t, d, driver.ClaimParams{Topics: []string{"a"}, Limit: 1, Now: t0, LockedUntil: t0.Add(lock)})
-	wantTime(t, "NextRunAt(a)", next("a"), t0.Add(2*time.Minute))
-	wantTime(t, "NextRunAt(a, b)", next("a", "b"), t0.Add(time.Minute))
-	wantTime(t, "NextRunAt(c)", next("c"), time.Time{})
-	wantTime(t, "NextRunAt()", next(), time.Time{})
+	claim(t, d, claimOf(t0, t0.Add(lock), 1, "a"))
+	wantTime(t, "NextRunAt(a)", nextRunAt(t, d, "a"), t0.Add(2*time.Minute))
+	wantTime(t, "NextRunAt(a, b)", nextRunAt(t, d, "a", "b"), t0.Add(time.Minute))
+	wantTime(t, "NextRunAt(c)", nextRunAt(t, d, "c"), time.Time{})
+	wantTime(t, "NextRunAt()", nextRunAt(t, d), time.Time{})
 }
 
 // testDeleteCompleted: retention deletes only completed jobs finished before

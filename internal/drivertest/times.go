@@ -47,7 +47,7 @@ func testTimesAroundTheEpoch(t *testing.T, s *suite) {
 	wantTime(t, "NextRunAt", next, firstInstant)
 
 	// At the epoch, every job but none later is due, earliest first.
-	claimed := claim(t, d, driver.ClaimParams{Topics: []string{"old"}, Limit: 10, Now: epoch, LockedUntil: epoch.Add(lock)})
+	claimed := claim(t, d, claimOf(epoch, epoch.Add(lock), 10, "old"))
 	wantIDs(t, "claimed at the epoch", idsOf(claimed), []string{"first", "moon", "before", "epoch"})
 	for _, r := range claimed {
 		wantTime(t, r.ID+": Updated by the claim", get(t, d, r.ID).Updated, epoch)

@@ -31,21 +31,16 @@ func testWaitingTopics(t *testing.T, s *suite) {
 	wantWaiting(far)
 
 	oldest, older := t0.Add(-2*time.Hour), t0.Add(-time.Hour)
-	jobOf := func(id, topic string, runAt time.Time) driver.InsertParams {
-		j := job(id, runAt)
-		j.Topic = topic
-		return j
-	}
 	insert(t, d,
-		jobOf("m1", "mail", older),
-		jobOf("m2", "mail", oldest),
-		jobOf("m3", "mail", t0.Add(time.Hour)),
-		jobOf("r1", "report", t0),
-		jobOf("w1", "webhook", t0.Add(time.Hour)),
+		topicJob("m1", "mail", older),
+		topicJob("m2", "mail", oldest),
+		topicJob("m3", "mail", t0.Add(time.Hour)),
+		topicJob("r1", "report", t0),
+		topicJob("w1", "webhook", t0.Add(time.Hour)),
 	)
 	// The oldest mail job is claimed and completed: the next one is the
 	// oldest of its topic.
-	claimed := claim(t, d, driver.ClaimParams{Topics: []string{"mail"}, Limit: 1, Now: t0, LockedUntil: t0.Add(lock)})
+	claimed := claim(t, d, claimOf(t0, t0.Add(lock), 1, "mail"))
 	wantIDs(t, "claim of the oldest mail job", idsOf(claimed), []string{"m2"})
 	finish(t, d, t0, 1, driver.Outcome{ID: "m2", LockVersion: claimed[0].LockVersion, Status: driver.StatusCompleted})
 
@@ -58,6 +53,12 @@ func testWaitingTopics(t *testing.T, s *suite) {
 	wantWaiting(far,
 		driver.WaitingTopic{Topic: "mail", Oldest: older},
 		driver.WaitingTopic{Topic: "report", Oldest: t0},
+		driver.WaitingTopic{Topic: "webhook", Oldest: t0.Add(time.Hour)},
+	)
+	// A paused topic's jobs wait on purpose.
+	setPaused(t, d, "report", true)
+	wantWaiting(far,
+		driver.WaitingTopic{Topic: "mail", Oldest: older},
 		driver.WaitingTopic{Topic: "webhook", Oldest: t0.Add(time.Hour)},
 	)
 }

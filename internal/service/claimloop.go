@@ -25,9 +25,15 @@ type ClaimLoopConfig struct {
 	Clock  *clock.Clock
 	// Waker tells the loop when jobs may be runnable.
 	Waker *Waker
-	// Topics returns the topics that have a handler: the loop claims, and
-	// looks ahead at, only those. The caller must not modify the slice.
+	// Topics returns the topics that have a handler: the loop looks ahead
+	// at only those. The caller must not modify the slice.
 	Topics func() []string
+	// Reserve returns the topics a claim of up to limit jobs made at now
+	// may take jobs of, each with its own limit and lock, and reserves that
+	// room; Unreserve gives back the room the claim's jobs did not fill.
+	// The loop calls Unreserve once for every Reserve.
+	Reserve   func(limit int, now time.Time) []driver.ClaimTopic
+	Unreserve func(reserved []driver.ClaimTopic, claimed []driver.JobRow)
 	// Run hands a claimed job to a free worker. The loop reserved the
 	// worker before it claimed, so Run never has to wait for one.
 	Run func(driver.JobRow)
@@ -42,8 +48,6 @@ type ClaimLoopConfig struct {
 	// PollInterval is how often the loop claims, recovers expired locks and
 	// looks ahead without being woken.
 	PollInterval time.Duration
-	// LockDuration is how long a claimed job stays locked.
-	LockDuration time.Duration
 }
 
 // ClaimLoop claims jobs whenever there may be runnable ones and free
@@ -163,24 +167,23 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 	}
 }
 
-// claim locks up to limit jobs of the topics that have a handler, unless
-// the loop was told to quit before the claim began. A claim that began is
-// seen through, under abort.
+// claim locks up to limit jobs of the topics that have a handler and room,
+// unless the loop was told to quit before the claim began. A claim that
+// began is seen through, under abort.
 func (l *ClaimLoop) claim(quit, abort context.Context, limit int) claimResult {
 	res := claimResult{limit: limit}
-	topics := l.cfg.Topics()
-	if len(topics) == 0 || quit.Err() != nil {
+	if quit.Err() != nil {
+		return res
+	}
+	now := l.cfg.Clock.Now()
+	topics := l.cfg.Reserve(limit, now)
+	defer func() { l.cfg.Unreserve(topics, res.rows) }()
+	if len(topics) == 0 {
 		return res
 	}
 	ctx, cancel := call(abort)
 	defer cancel()
-	now := l.cfg.Clock.Now()
-	res.rows, res.err = l.cfg.Driver.Claim(ctx, driver.ClaimParams{
-		Topics:      topics,
-		Limit:       limit,
-		Now:         now,
-		LockedUntil: now.Add(l.cfg.LockDuration),
-	})
+	res.rows, res.err = l.cfg.Driver.Claim(ctx, driver.ClaimParams{Topics: topics, Limit: limit, Now: now})
 	return res
 }
 

@@ -8,20 +8,27 @@ import (
 )
 
 // Listener wakes the claim loop on every enqueue notification of any
-// process sharing a job database that sends them (PostgreSQL).
+// process sharing a job database that sends them (PostgreSQL), and passes
+// on the cancel notifications.
 type Listener struct {
 	drv    driver.Listener
-	wake   func()
+	params driver.ListenParams
 	logger *slog.Logger
 	runner
 }
 
 var _ Service = (*Listener)(nil)
 
-// NewListener returns a listener that listens through drv and calls wake
-// for every notification; Start starts it.
-func NewListener(drv driver.Listener, wake func(), logger *slog.Logger) *Listener {
-	return &Listener{drv: drv, wake: wake, logger: logger, runner: runner{name: "listening for notifications"}}
+// NewListener returns a listener that listens through drv, calling wake
+// for every notification of runnable jobs and cancel with the claim of
+// every cancelled job; Start starts it.
+func NewListener(drv driver.Listener, wake func(), cancel func(driver.Claim), logger *slog.Logger) *Listener {
+	return &Listener{
+		drv:    drv,
+		params: driver.ListenParams{OnNotify: wake, OnCancel: cancel},
+		logger: logger,
+		runner: runner{name: "listening for notifications"},
+	}
 }
 
 // Start starts listening.
@@ -33,7 +40,7 @@ func (l *Listener) Stop(ctx context.Context) error { return l.stop(ctx) }
 // run listens until quit ends; a listener that stops before that is
 // logged, and the claim loop's poll keeps finding other processes' jobs.
 func (l *Listener) run(quit, _ context.Context) {
-	if err := l.drv.Listen(quit, driver.ListenParams{OnNotify: l.wake}); err != nil && quit.Err() == nil {
+	if err := l.drv.Listen(quit, l.params); err != nil && quit.Err() == nil {
 		l.logger.Error("jobs: the notification listener stopped; falling back to polling", "error", err)
 	}
 }

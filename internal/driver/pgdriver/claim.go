@@ -16,62 +16,81 @@ import (
 // handles, and no others: one range scan per topic of the runnable index,
 // on (topic, run_at) over pending jobs, merged by run_at. However many jobs
 // of other topics wait — handled by another process, or by none — a claim
-// never reads them.
+// never reads them, and it reads none of a paused topic.
 
-// claimSQL locks runnable jobs of the topics $2, skipping those another
-// claim holds, and moves them to processing in the same statement.
+// claimSQL locks runnable jobs of the topics $2, each with its own limit
+// ($3) and lock expiry ($4), skipping those another claim holds, and moves
+// them to processing in the same statement.
 //
-// Each topic is an arm of a LATERAL join: a range scan of the runnable index
-// in run_at order that locks up to $3 rows it can lock, skipping the others;
-// the arms' rows are then merged by run_at and the $3 earliest claimed. So
-// a claim locks up to $3 rows per topic and keeps $3 of them: the rows it
-// locked and did not keep stay pending and are unlocked when the statement
-// commits, a moment later. Meanwhile a concurrent claim skips them and takes
-// the next ones, so no job is claimed twice and none is lost; a job may only
-// be taken a claim later than its run_at alone would say. With one topic, as
-// most processes have, a claim locks exactly what it claims.
+// Each topic, once found not paused, is an arm of a LATERAL join: a range
+// scan of the runnable index in run_at order that locks up to the topic's
+// limit of rows it can lock (and no more than the claim's, $5), skipping the
+// others;
+// the arms' rows are then merged by run_at and the $5 earliest claimed. So a
+// claim of several topics may lock more rows than it keeps: those stay
+// pending and are unlocked when the statement commits, a moment later.
+// Meanwhile a concurrent claim skips them and takes the next ones, so no job
+// is claimed twice and none is lost; a job may only be taken a claim later
+// than its run_at alone would say. With one topic, as most processes have, a
+// claim locks exactly what it claims.
 //
 // The claimed rows are then updated by key, id = ANY of the claimed ids: a
 // read of the primary key whatever the statistics say, where a join with the
 // CTE could become, in the generic plan claims run (see genericPlan), a hash
-// join over the whole table.
+// join over the whole table. Each row's lock expiry is its topic's, found by
+// the topic's place in $2: a look-up in the few topics of the claim, where
+// carrying it from the arm would take a join with the CTE, or a scan of the
+// CTE for each row.
 //
 // The new lock_version is at least one more than the old, and at least the
-// claim's time in microseconds ($5): a claim undone by a server crash (its
+// claim's time in microseconds ($6): a claim undone by a server crash (its
 // commit is asynchronous) is not repeated with the same number, so the
 // outcome of the undone claim, still reported by a worker that outlived the
 // crash, cannot pass for the outcome of the next claim of the job.
 const claimSQL = `WITH claimable AS (
 		SELECT c.id AS claim_id
-		FROM unnest($2::text[]) AS t(topic)
+		FROM unnest($2::text[], $3::integer[]) AS t(topic, lim)
 		CROSS JOIN LATERAL (
 			SELECT id, run_at FROM _jobs
 			WHERE status = 'pending' AND topic = t.topic AND run_at <= $1
 			ORDER BY run_at
-			LIMIT $3
+			LIMIT LEAST(t.lim, $5)
 			FOR UPDATE SKIP LOCKED
 		) AS c
+		WHERE NOT EXISTS (SELECT 1 FROM _jobs_paused_topics AS p WHERE p.topic = t.topic)
 		ORDER BY c.run_at
-		LIMIT $3
+		LIMIT $5
 	)
 	UPDATE _jobs
 	SET status = 'processing', attempts = attempts + 1,
-		lock_version = GREATEST(lock_version + 1, $5::bigint),
-		locked_until = $4, updated = $1
+		lock_version = GREATEST(lock_version + 1, $6::bigint),
+		locked_until = ($4::timestamptz[])[array_position($2::text[], topic)],
+		updated = $1
 	WHERE id = ANY(ARRAY(SELECT claim_id FROM claimable))
 	RETURNING ` + jobColumns
 
 // claimArgs are the parameters of claimSQL for p.
 func claimArgs(p driver.ClaimParams) []any {
 	now := ts(p.Now)
-	return []any{now, p.Topics, p.Limit, nullTS(p.LockedUntil), now.UnixMicro()}
+	var (
+		topics = make([]string, len(p.Topics))
+		limits = make([]int, len(p.Topics))
+		locks  = make([]pgtype.Timestamptz, len(p.Topics))
+	)
+	for i, t := range p.Topics {
+		topics[i], limits[i], locks[i] = t.Topic, t.Limit, nullTS(t.LockedUntil)
+	}
+	return []any{now, topics, limits, locks, p.Limit, now.UnixMicro()}
 }
 
-// Claim locks up to p.Limit runnable jobs in one statement, in run_at order
-// through the runnable index, with an asynchronous commit. Concurrent claims
-// of any number of processes skip each other's rows instead of waiting, and
-// never return one job twice. Rows come back ordered by run_at.
+// Claim locks up to p.Limit runnable jobs in one statement, at most each
+// topic's own limit of each topic, each locked until its topic's
+// LockedUntil, in run_at order through the runnable index, with an
+// asynchronous commit. Concurrent claims of any number of processes skip
+// each other's rows instead of waiting, and never return one job twice. Rows
+// come back ordered by run_at.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
+	p.Topics = withRoom(p.Topics)
 	if p.Limit <= 0 || len(p.Topics) == 0 {
 		return nil, nil
 	}
@@ -92,17 +111,25 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 	return claimed, nil
 }
 
-// nextRunAtSQL reads, for each topic of $1, the earliest run_at of its
-// pending jobs — one step into the runnable index — and returns the
-// earliest of them, or NULL.
+// withRoom returns the topics whose limit leaves room for a job: a claim
+// takes nothing of the others.
+func withRoom(topics []driver.ClaimTopic) []driver.ClaimTopic {
+	return slices.DeleteFunc(slices.Clone(topics), func(t driver.ClaimTopic) bool { return t.Limit <= 0 })
+}
+
+// nextRunAtSQL reads, for each topic of $1 that is not paused, the
+// earliest run_at of its pending jobs — one step into the runnable index —
+// and returns the earliest of them, or NULL.
 const nextRunAtSQL = `SELECT min((
 		SELECT run_at FROM _jobs
 		WHERE status = 'pending' AND topic = t.topic
 		ORDER BY run_at LIMIT 1
 	))
-	FROM unnest($1::text[]) AS t(topic)`
+	FROM unnest($1::text[]) AS t(topic)
+	WHERE NOT EXISTS (SELECT 1 FROM _jobs_paused_topics AS p WHERE p.topic = t.topic)`
 
-// NextRunAt returns the earliest run_at among pending jobs of the topics.
+// NextRunAt returns the earliest run_at among pending jobs of the topics,
+// paused topics left out: the dispatcher would wake for them in vain.
 func (d *Driver) NextRunAt(ctx context.Context, p driver.NextRunAtParams) (time.Time, error) {
 	if len(p.Topics) == 0 {
 		return time.Time{}, nil

@@ -3,6 +3,7 @@ package pgdriver
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,13 +30,16 @@ func ExplainClaim(ctx context.Context, d *Driver, p driver.ClaimParams) (string,
 		}
 		defer tx.Exec(ctx, `DEALLOCATE explained_claim`)
 		// EXECUTE takes no bound parameters: p goes in as literals.
-		topics := make([]string, len(p.Topics))
-		for i, topic := range p.Topics {
-			topics[i] = quote(topic)
+		var topics, limits, locks []string
+		for _, topic := range p.Topics {
+			topics = append(topics, quote(topic.Topic))
+			limits = append(limits, strconv.Itoa(topic.Limit))
+			locks = append(locks, quote(topic.LockedUntil.Format(time.RFC3339Nano)))
 		}
-		return tx.QueryRow(ctx, fmt.Sprintf(`EXPLAIN (FORMAT JSON) EXECUTE explained_claim(%s, ARRAY[%s], %d, %s, 0)`,
-			quote(p.Now.Format(time.RFC3339Nano)), strings.Join(topics, ", "), p.Limit,
-			quote(p.LockedUntil.Format(time.RFC3339Nano)))).Scan(&plan)
+		return tx.QueryRow(ctx, fmt.Sprintf(`EXPLAIN (FORMAT JSON) EXECUTE explained_claim(%s,
+			ARRAY[%s]::text[], ARRAY[%s]::integer[], ARRAY[%s]::timestamptz[], %d, 0)`,
+			quote(p.Now.Format(time.RFC3339Nano)), strings.Join(topics, ", "), strings.Join(limits, ", "),
+			strings.Join(locks, ", "), p.Limit)).Scan(&plan)
 	})
 	return plan, err
 }

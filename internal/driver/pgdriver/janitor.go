@@ -41,11 +41,11 @@ const waitingTopicsSQL = `WITH RECURSIVE topics(topic) AS (
 		SELECT topic, (SELECT MIN(run_at) FROM _jobs WHERE status = 'pending' AND topic = topics.topic) AS oldest
 		FROM topics WHERE topic IS NOT NULL
 	) AS w
-	WHERE oldest <= $1
+	WHERE oldest <= $1 AND NOT EXISTS (SELECT 1 FROM _jobs_paused_topics p WHERE p.topic = w.topic)
 	ORDER BY topic`
 
 // WaitingTopics returns the topics whose oldest pending job has been
-// runnable since p.RunnableSince or earlier.
+// runnable since p.RunnableSince or earlier, but for paused ones.
 func (d *Driver) WaitingTopics(ctx context.Context, p driver.WaitingParams) ([]driver.WaitingTopic, error) {
 	rows, err := d.pool.Query(ctx, waitingTopicsSQL, ts(p.RunnableSince))
 	if err != nil {

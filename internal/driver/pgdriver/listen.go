@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
 	"github.com/pocketbase-jobs/jobs/internal/driver"
@@ -28,19 +31,22 @@ const (
 )
 
 // Listen holds one connection of its own (outside the pool) that listens on
-// Channel, and calls p.OnNotify for every notification. It also calls it
-// each time it starts listening — at first and after every reconnect —
-// because notifications sent while nobody listened are lost. When the
-// connection fails, Listen reconnects with a growing, jittered backoff.
-// It returns nil once ctx is done.
+// Channel and CancelChannel. It calls p.OnNotify for every notification of
+// Channel, and also each time it starts listening — at first and after
+// every reconnect — because notifications sent while nobody listened are
+// lost. It calls p.OnCancel, when not nil, with the claim each
+// notification of CancelChannel carries ("id lock_version"); a cancel sent while nobody listened is lost, and
+// is found by Lost. When the connection fails, Listen reconnects with a
+// growing, jittered backoff. It returns nil once ctx is done.
 //
-// p.OnNotify runs on Listen's goroutine and should return quickly (signal a
-// channel, say). Notifications carry no payload: each only says "look for
-// runnable jobs".
+// The callbacks run on Listen's goroutine and should return quickly (signal
+// a channel, say). Notifications of Channel carry no payload: each only
+// says "look for runnable jobs".
 func (d *Driver) Listen(ctx context.Context, p driver.ListenParams) error {
 	l := &listener{
 		cfg:      d.pool.Config().ConnConfig,
 		onNotify: p.OnNotify,
+		onCancel: p.OnCancel,
 		outage: outage.New(d.logger, slog.LevelWarn,
 			"jobs: no connection for PostgreSQL notifications; reconnecting",
 			"jobs: listening for PostgreSQL notifications again"),
@@ -63,10 +69,14 @@ func (d *Driver) Listen(ctx context.Context, p driver.ListenParams) error {
 	}
 }
 
+// listenSQL listens on both channels, in one round trip.
+const listenSQL = `LISTEN ` + Channel + `; LISTEN ` + CancelChannel
+
 // listener is the state of one Listen call.
 type listener struct {
 	cfg      *pgx.ConnConfig
 	onNotify func()
+	onCancel func(driver.Claim)
 	// outage logs the loss of the connection once, and its return once.
 	outage *outage.Log
 }
@@ -85,19 +95,19 @@ func (l *listener) session(ctx context.Context) error {
 		defer cancel()
 		_ = conn.Close(closeCtx) // the session already ended; nothing to do about a failed goodbye
 	}()
-	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
-		return fmt.Errorf("listen on %s: %w", Channel, err)
+	if _, err := conn.Exec(ctx, listenSQL); err != nil {
+		return fmt.Errorf("listen on %s and %s: %w", Channel, CancelChannel, err)
 	}
 	l.outage.Recovered()
 	l.onNotify()
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, pingEvery)
-		_, err := conn.WaitForNotification(waitCtx)
+		n, err := conn.WaitForNotification(waitCtx)
 		idle := errors.Is(waitCtx.Err(), context.DeadlineExceeded)
 		cancel()
 		switch {
 		case err == nil:
-			l.onNotify()
+			l.deliver(n)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case idle:
@@ -107,6 +117,19 @@ func (l *listener) session(ctx context.Context) error {
 		default:
 			return fmt.Errorf("wait for notifications: %w", err)
 		}
+	}
+}
+
+// deliver calls the callback of n's channel.
+func (l *listener) deliver(n *pgconn.Notification) {
+	if n.Channel != CancelChannel {
+		l.onNotify()
+		return
+	}
+	id, version, ok := strings.Cut(n.Payload, " ")
+	lockVersion, err := strconv.ParseInt(version, 10, 64)
+	if l.onCancel != nil && ok && err == nil {
+		l.onCancel(driver.Claim{ID: id, LockVersion: lockVersion})
 	}
 }
 

@@ -70,28 +70,60 @@ func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow
 	return page, total, nil
 }
 
-// statsSQL counts jobs per status.
-const statsSQL = `SELECT
-		COUNT(*) FILTER (WHERE status = 'pending'),
+// statusCounts counts the jobs of each status, in the order of
+// statsTargets.
+const statusCounts = `COUNT(*) FILTER (WHERE status = 'pending'),
 		COUNT(*) FILTER (WHERE status = 'processing'),
 		COUNT(*) FILTER (WHERE status = 'completed'),
-		COUNT(*) FILTER (WHERE status = 'failed')
-	FROM _jobs`
+		COUNT(*) FILTER (WHERE status = 'failed'),
+		COUNT(*) FILTER (WHERE status = 'cancelled')`
+
+// statsSQL counts jobs per status.
+const statsSQL = `SELECT ` + statusCounts + ` FROM _jobs`
 
 // Stats counts jobs per status.
 func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 	var s driver.Stats
-	err := d.pool.QueryRow(ctx, statsSQL).Scan(&s.Pending, &s.Processing, &s.Completed, &s.Failed)
+	err := d.pool.QueryRow(ctx, statsSQL).Scan(statsTargets(&s)...)
 	if err != nil {
 		return driver.Stats{}, fmt.Errorf("count jobs by status: %w", err)
 	}
 	return s, nil
 }
 
-// deleteSQL removes a job if it is pending or failed.
-const deleteSQL = `DELETE FROM _jobs WHERE id = $1 AND status IN ('pending', 'failed')`
+// topicsSQL counts the jobs of each topic per status, paused topics
+// without jobs included, and tells whether each is paused.
+const topicsSQL = `SELECT topic, ` + statusCounts + `, bool_or(paused)
+	FROM (
+		SELECT topic, status, false AS paused FROM _jobs
+		UNION ALL
+		SELECT topic, NULL, true FROM _jobs_paused_topics
+	) AS t
+	GROUP BY topic
+	ORDER BY topic`
 
-// Delete removes a pending or failed job.
+// Topics returns every topic with jobs or paused, in topic order, with its
+// jobs counted per status.
+func (d *Driver) Topics(ctx context.Context) ([]driver.TopicStats, error) {
+	rows, err := d.pool.Query(ctx, topicsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs by topic: %w", err)
+	}
+	topics, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (driver.TopicStats, error) {
+		var ts driver.TopicStats
+		err := row.Scan(topicTargets(&ts)...)
+		return ts, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count jobs by topic: %w", err)
+	}
+	return topics, nil
+}
+
+// deleteSQL removes a job if it is pending, failed or cancelled.
+const deleteSQL = `DELETE FROM _jobs WHERE id = $1 AND status IN ('pending', 'failed', 'cancelled')`
+
+// Delete removes a pending, failed or cancelled job.
 func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
 	tag, err := d.pool.Exec(ctx, deleteSQL, p.ID)
 	if err != nil {
@@ -103,13 +135,15 @@ func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
 	return d.explainNoChange(ctx, p.ID)
 }
 
-// requeueSQL moves a failed job back to pending with its attempts reset.
+// requeueSQL moves a failed or cancelled job back to pending with its
+// attempts reset.
 const requeueSQL = `UPDATE _jobs
 	SET status = 'pending', attempts = 0, run_at = $2, locked_until = NULL, updated = $3
-	WHERE id = $1 AND status = 'failed'
+	WHERE id = $1 AND status IN ('failed', 'cancelled')
 	RETURNING ` + jobColumns
 
-// Requeue moves a failed job back to pending and then announces it.
+// Requeue moves a failed or cancelled job back to pending and then
+// announces it.
 func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.JobRow, error) {
 	rows, err := d.pool.Query(ctx, requeueSQL, p.ID, ts(p.RunAt), ts(p.Now))
 	if err != nil {

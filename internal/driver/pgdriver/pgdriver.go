@@ -1,15 +1,17 @@
 // Package pgdriver keeps the SQL of the job table for PostgreSQL, run through
 // a pgx connection pool. Several processes may share one job table: claims
-// use FOR UPDATE SKIP LOCKED, and enqueues are announced by notifications on
-// the pb_jobs channel that Listen turns into wake-ups.
+// use FOR UPDATE SKIP LOCKED, enqueues are announced by notifications on
+// the pb_jobs channel that Listen turns into wake-ups, and cancels by
+// notifications on the pb_jobs_cancel channel.
 //
 // Its SQL is laid out as sqlitedriver's, file by file and constant by
 // constant, so the two read side by side: schema.go (migrations, Migrate),
 // insert.go (insertSQL), claim.go (claimSQL, and nextRunAtSQL for the
 // look-ahead), finish.go (finishSQL, recoverSQL), manage.go (the store's
 // getSQL, listCountSQL and listPageSQL, statsSQL, deleteSQL, requeueSQL),
-// janitor.go (deleteCompletedSQL, waitingTopicsSQL) and rows.go (jobColumns,
-// scanning, times, errors). Only PostgreSQL has settings.go (per-statement
+// cancel.go (cancelSQL, lostSQL), pause.go (pauseSQL, resumeSQL), janitor.go
+// (deleteCompletedSQL, waitingTopicsSQL) and rows.go (jobColumns, scanning,
+// times, errors). Only PostgreSQL has settings.go (per-statement
 // settings), announce.go and listen.go (notifications).
 package pgdriver
 
@@ -23,9 +25,14 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
-// Channel is the LISTEN/NOTIFY channel on which Insert and Requeue announce
-// runnable jobs, once their transaction has committed.
+// Channel is the LISTEN/NOTIFY channel on which Insert, Requeue and the
+// resume of a paused topic announce runnable jobs, once their transaction
+// has committed. Its notifications carry no payload.
 const Channel = "pb_jobs"
+
+// CancelChannel is the LISTEN/NOTIFY channel on which Cancel tells the id
+// of each job it cancelled, as the payload.
+const CancelChannel = "pb_jobs_cancel"
 
 // Driver implements driver.Driver for PostgreSQL.
 type Driver struct {

@@ -67,9 +67,10 @@ func TestCloseLeavesAPoolItWasGiven(t *testing.T) {
 	}
 }
 
-// TestAnnouncesStoredJobsOnly: a stored Insert and a Requeue each send a
-// notification once they have committed; a failed Insert, a Claim and a
-// Finish send none.
+// TestAnnouncesStoredJobsOnly: a stored Insert, a Requeue and the resume of
+// a paused topic each send a notification once they have committed; a
+// failed Insert, a Claim, a Finish, a pause, the resume of a topic that
+// was not paused and a Cancel (told on its own channel) send none.
 func TestAnnouncesStoredJobsOnly(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	d := openMigrated(t, dsn)
@@ -120,7 +121,8 @@ func TestAnnouncesStoredJobsOnly(t *testing.T) {
 	if got := notified("after insert"); len(got) != 1 {
 		t.Fatalf("Insert sent notifications %q, want one", got)
 	}
-	claimed, err := d.Claim(t.Context(), driver.ClaimParams{Topics: []string{"t"}, Limit: 1, Now: now, LockedUntil: now.Add(time.Minute)})
+	claimed, err := d.Claim(t.Context(), driver.ClaimParams{Limit: 1, Now: now,
+		Topics: []driver.ClaimTopic{{Topic: "t", Limit: 1, LockedUntil: now.Add(time.Minute)}}})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("Claim = %v, %v", claimed, err)
 	}
@@ -137,6 +139,30 @@ func TestAnnouncesStoredJobsOnly(t *testing.T) {
 	if got := notified("after requeue"); len(got) != 1 {
 		t.Fatalf("Requeue sent notifications %q, want one", got)
 	}
+	setPaused := func(paused bool) {
+		t.Helper()
+		if err := d.SetPaused(t.Context(), driver.PauseParams{Topic: "t", Paused: paused, Now: now}); err != nil {
+			t.Fatalf("SetPaused(%v): %v", paused, err)
+		}
+	}
+	setPaused(true)
+	if got := notified("after pause"); len(got) != 0 {
+		t.Fatalf("a pause sent notifications %q", got)
+	}
+	setPaused(false)
+	if got := notified("after resume"); len(got) != 1 {
+		t.Fatalf("a resume sent notifications %q, want one", got)
+	}
+	setPaused(false)
+	if got := notified("after resuming again"); len(got) != 0 {
+		t.Fatalf("the resume of a topic not paused sent notifications %q", got)
+	}
+	if _, err := d.Cancel(t.Context(), driver.CancelParams{ID: "good", Now: now}); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if got := notified("after cancel"); len(got) != 0 {
+		t.Fatalf("Cancel sent notifications %q", got)
+	}
 }
 
 // TestUndoneClaimIsNotRepeated: a claim that a server crash undid (its
@@ -152,7 +178,8 @@ func TestUndoneClaimIsNotRepeated(t *testing.T) {
 	}
 	claim := func(now time.Time) driver.JobRow {
 		t.Helper()
-		rows, err := d.Claim(t.Context(), driver.ClaimParams{Topics: []string{"t"}, Limit: 1, Now: now, LockedUntil: now.Add(time.Minute)})
+		rows, err := d.Claim(t.Context(), driver.ClaimParams{Limit: 1, Now: now,
+			Topics: []driver.ClaimTopic{{Topic: "t", Limit: 1, LockedUntil: now.Add(time.Minute)}}})
 		if err != nil || len(rows) != 1 {
 			t.Fatalf("Claim = %v, %v", rows, err)
 		}
@@ -179,20 +206,26 @@ func TestUndoneClaimIsNotRepeated(t *testing.T) {
 	}
 }
 
-// listening runs Listen until the test ends, and reports each onNotify on
-// the returned channel.
-func listening(t *testing.T, d *pgdriver.Driver) <-chan struct{} {
+// listen runs Listen with p until the test ends.
+func listen(t *testing.T, d *pgdriver.Driver, p driver.ListenParams) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	notified := make(chan struct{}, 100)
 	done := make(chan error, 1)
-	go func() { done <- d.Listen(ctx, driver.ListenParams{OnNotify: func() { notified <- struct{}{} }}) }()
+	go func() { done <- d.Listen(ctx, p) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Listen returned %v after its context ended, want nil", err)
 		}
 	})
+}
+
+// listening runs Listen, without OnCancel, until the test ends, and reports
+// each onNotify on the returned channel.
+func listening(t *testing.T, d *pgdriver.Driver) <-chan struct{} {
+	t.Helper()
+	notified := make(chan struct{}, 100)
+	listen(t, d, driver.ListenParams{OnNotify: func() { notified <- struct{}{} }})
 	return notified
 }
 
@@ -206,6 +239,9 @@ func awaitNotify(t *testing.T, notified <-chan struct{}, what string) {
 	}
 }
 
+// TestListenWakesOnInsertsOfOtherConnections: an insert through another
+// driver wakes the listener, also after a cancel that a listener without
+// OnCancel ignores.
 func TestListenWakesOnInsertsOfOtherConnections(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	listener := openMigrated(t, dsn)
@@ -214,10 +250,65 @@ func TestListenWakesOnInsertsOfOtherConnections(t *testing.T) {
 	awaitNotify(t, notified, "when listening starts")
 
 	now := time.Now()
-	if _, err := other.Insert(t.Context(), []driver.InsertParams{{ID: "a", Topic: "t", Payload: []byte(`1`), RunAt: now, Now: now}}); err != nil {
+	for _, id := range []string{"a", "b"} {
+		if _, err := other.Insert(t.Context(), []driver.InsertParams{{ID: id, Topic: "t", Payload: []byte(`1`), RunAt: now, Now: now}}); err != nil {
+			t.Fatalf("Insert: %v", err)
+		}
+		awaitNotify(t, notified, "after an insert on another connection")
+		if _, err := other.Cancel(t.Context(), driver.CancelParams{ID: id, Now: now}); err != nil {
+			t.Fatalf("Cancel: %v", err)
+		}
+	}
+}
+
+// TestListenTellsCancelsOfOtherConnections: a cancel through another driver
+// reaches OnCancel with the job's id, whether the job was pending or
+// processing; a refused cancel tells nothing.
+func TestListenTellsCancelsOfOtherConnections(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	listener := openMigrated(t, dsn)
+	other := open(t, dsn)
+	notified := make(chan struct{}, 100)
+	cancelled := make(chan driver.Claim, 100)
+	listen(t, listener, driver.ListenParams{
+		OnNotify: func() { notified <- struct{}{} },
+		OnCancel: func(c driver.Claim) { cancelled <- c },
+	})
+	awaitNotify(t, notified, "when listening starts")
+
+	now := time.Now()
+	jobs := []driver.InsertParams{
+		{ID: "pending", Topic: "p", Payload: []byte(`1`), RunAt: now, Now: now},
+		{ID: "processing", Topic: "t", Payload: []byte(`2`), RunAt: now, Now: now},
+		{ID: "last", Topic: "p", Payload: []byte(`3`), RunAt: now, Now: now},
+	}
+	if _, err := other.Insert(t.Context(), jobs); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
-	awaitNotify(t, notified, "after an insert on another connection")
+	claimed, err := other.Claim(t.Context(), driver.ClaimParams{Limit: 1, Now: now,
+		Topics: []driver.ClaimTopic{{Topic: "t", Limit: 1, LockedUntil: now.Add(time.Minute)}}})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("Claim = %v, %v", claimed, err)
+	}
+	// Each job is cancelled, then its cancel refused; the refused cancels
+	// tell nothing, so the claims told are those of the cancels, in turn.
+	for _, id := range []string{"pending", "processing", "last"} {
+		row, err := other.Cancel(t.Context(), driver.CancelParams{ID: id, Now: now})
+		if err != nil {
+			t.Fatalf("Cancel(%s): %v", id, err)
+		}
+		select {
+		case got := <-cancelled:
+			if want := (driver.Claim{ID: id, LockVersion: row.LockVersion}); got != want {
+				t.Fatalf("OnCancel(%+v), want OnCancel(%+v)", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no OnCancel after the cancel of job %s", id)
+		}
+		if _, err := other.Cancel(t.Context(), driver.CancelParams{ID: id, Now: now}); !errors.Is(err, driver.ErrWrongStatus) {
+			t.Fatalf("Cancel(%s) again: got %v, want ErrWrongStatus", id, err)
+		}
+	}
 }
 
 func TestListenReconnectsAfterItsBackendIsKilled(t *testing.T) {
@@ -235,8 +326,7 @@ func TestListenReconnectsAfterItsBackendIsKilled(t *testing.T) {
 	defer conn.Close(context.Background())
 	var killed int
 	err = conn.QueryRow(t.Context(), `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = current_database() AND query = $1 AND pid <> pg_backend_pid()`,
-		"LISTEN "+pgdriver.Channel).Scan(&killed)
+		WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()`).Scan(&killed)
 	if err != nil || killed != 1 {
 		t.Fatalf("terminate the listener's backend: killed %d, %v", killed, err)
 	}

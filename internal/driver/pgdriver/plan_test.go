@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -19,16 +20,16 @@ import (
 // TestClaimReadsEachTopicFromTheRunnableIndex: with thousands of jobs of
 // the claimed topics pending and thousands of another topic due before
 // them, on a table never analyzed (whose statistics count no pending job)
-// and on an analyzed one, a claim reads each of its topics from the
-// runnable index in run_at order and stops at its limit: it neither scans
-// nor sorts the backlog, of its topics or of the other, and compiles
-// nothing.
+// and on an analyzed one with a topic paused, a claim reads each of its
+// topics from the runnable index in run_at order and stops at its limit,
+// once it found the topic is not paused: it neither scans nor sorts the
+// backlog, of its topics or of the other, and compiles nothing.
 func TestClaimReadsEachTopicFromTheRunnableIndex(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	d := openMigrated(t, dsn)
 	now := time.Now()
 	// A claim on an empty table, as every process's first one is.
-	checkClaimPlan(t, d, "empty", driver.ClaimParams{Topics: []string{"t0"}, Limit: 10, Now: now, LockedUntil: now.Add(time.Minute)})
+	checkClaimPlan(t, d, "empty", claimOf([]string{"t0"}, now))
 	var jobs []driver.InsertParams
 	for i := range 5000 {
 		jobs = append(jobs, driver.InsertParams{ID: fmt.Sprintf("f%05d", i), Topic: "foreign", Payload: []byte(`{}`),
@@ -40,12 +41,24 @@ func TestClaimReadsEachTopicFromTheRunnableIndex(t *testing.T) {
 	}
 	for _, table := range []string{"never analyzed", "analyzed"} {
 		if table == "analyzed" {
+			if err := d.SetPaused(t.Context(), driver.PauseParams{Topic: "t1", Paused: true, Now: now}); err != nil {
+				t.Fatalf("SetPaused: %v", err)
+			}
 			analyze(t, dsn)
 		}
 		for _, topics := range [][]string{{"t0"}, {"t0", "t1", "t2"}} {
-			checkClaimPlan(t, d, table, driver.ClaimParams{Topics: topics, Limit: 10, Now: now, LockedUntil: now.Add(time.Minute)})
+			checkClaimPlan(t, d, table, claimOf(topics, now))
 		}
 	}
+}
+
+// claimOf is a claim at now of up to 10 jobs of topics, up to 5 of each.
+func claimOf(topics []string, now time.Time) driver.ClaimParams {
+	p := driver.ClaimParams{Limit: 10, Now: now}
+	for _, topic := range topics {
+		p.Topics = append(p.Topics, driver.ClaimTopic{Topic: topic, Limit: 5, LockedUntil: now.Add(time.Minute)})
+	}
+	return p
 }
 
 // analyze gathers the statistics of the job table of dsn.
@@ -56,7 +69,7 @@ func analyze(t *testing.T, dsn string) {
 		t.Fatalf("connect: %v", err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(t.Context(), `ANALYZE _jobs`); err != nil {
+	if _, err := conn.Exec(t.Context(), `ANALYZE _jobs, _jobs_paused_topics`); err != nil {
 		t.Fatalf("ANALYZE: %v", err)
 	}
 }
@@ -102,7 +115,7 @@ type planNode struct {
 // ancestors, nearest last, are above, and how many of them read the
 // runnable index. Every read of _jobs must go through an index: the primary
 // key (to update the claimed rows), or the runnable index by topic, with a
-// limit before any sort above it.
+// limit before any sort above it, once the topic was found not paused.
 func (n planNode) check(above []planNode) (problems []string, runnableReads int) {
 	if n.RelationName == "_jobs" && n.NodeType != "ModifyTable" {
 		switch {
@@ -114,6 +127,9 @@ func (n planNode) check(above []planNode) (problems []string, runnableReads int)
 			}
 			if nearest(above, "Limit", "Sort") != "Limit" {
 				problems = append(problems, "runnable index read without a limit before any sort")
+			}
+			if !pauseCheckedFirst(above) {
+				problems = append(problems, "runnable index read before the pause check")
 			}
 		default:
 			problems = append(problems, strings.TrimSpace(n.NodeType+" of _jobs "+n.IndexName))
@@ -133,6 +149,26 @@ func (n planNode) readsByKey() bool {
 		return len(n.Plans) == 1 && n.Plans[0].NodeType == "Bitmap Index Scan" && n.Plans[0].IndexName == "_jobs_pkey"
 	}
 	return n.NodeType == "Index Scan" && n.IndexName == "_jobs_pkey"
+}
+
+// pauseCheckedFirst tells whether the nearest join among above, the one
+// that reads a topic's jobs for each topic, reads the paused topics on its
+// outer side, before it reads the jobs.
+func pauseCheckedFirst(above []planNode) bool {
+	for i := len(above) - 1; i >= 0; i-- {
+		if above[i].NodeType == "Nested Loop" {
+			return above[i].Plans[0].reads("_jobs_paused_topics")
+		}
+	}
+	return false
+}
+
+// reads tells whether n or a node under it reads the relation.
+func (n planNode) reads(relation string) bool {
+	if n.RelationName == relation {
+		return true
+	}
+	return slices.ContainsFunc(n.Plans, func(child planNode) bool { return child.reads(relation) })
 }
 
 // nearest returns the type of the nearest node of one of types among
@@ -165,11 +201,15 @@ func TestWaitingTopicsSeeksTheRunnableIndex(t *testing.T) {
 		if err != nil {
 			t.Fatalf("explain WaitingTopics: %v", err)
 		}
-		if strings.Contains(plan, "Seq Scan on _jobs") || !strings.Contains(plan, "_jobs_runnable_topic_idx") {
+		if jobsSeqScan.MatchString(plan) || !strings.Contains(plan, "_jobs_runnable_topic_idx") {
 			t.Errorf("%s table: WaitingTopics does not seek the runnable index:\n%s", table, plan)
 		}
 	}
 }
+
+// jobsSeqScan matches a sequential scan of the job table (not of
+// _jobs_paused_topics, which is small).
+var jobsSeqScan = regexp.MustCompile(`Seq Scan on _jobs\b`)
 
 // handledJobs returns 3,000 jobs runnable at now, of the topics t0, t1 and
 // t2 in turn.

@@ -38,6 +38,16 @@ func scanJob(row pgx.CollectableRow) (driver.JobRow, error) {
 	return r, nil
 }
 
+// statsTargets are the fields of s, in the order of statusCounts.
+func statsTargets(s *driver.Stats) []any {
+	return []any{&s.Pending, &s.Processing, &s.Completed, &s.Failed, &s.Cancelled}
+}
+
+// topicTargets are the fields of ts, in the order of topicsSQL.
+func topicTargets(ts *driver.TopicStats) []any {
+	return append(append([]any{&ts.Topic}, statsTargets(&ts.Stats)...), &ts.Paused)
+}
+
 // ts converts t to the stored precision: PostgreSQL keeps microseconds, and
 // truncating here (rather than letting the server round) gives the same
 // value the SQLite driver stores.

@@ -43,6 +43,12 @@ var migrations = []string{
 	// index on run_at alone, which nothing reads any more.
 	`CREATE INDEX _jobs_runnable_topic_idx ON _jobs (topic, run_at) WHERE status = 'pending';
 	DROP INDEX _jobs_runnable_idx;`,
+	// 4: the paused topics, whose jobs no claim takes until they are
+	// resumed, and since when each is paused.
+	`CREATE TABLE _jobs_paused_topics (
+		topic     text PRIMARY KEY,
+		paused_at timestamptz NOT NULL
+	);`,
 }
 
 // migrateLockKey identifies the advisory lock that serializes migrations of

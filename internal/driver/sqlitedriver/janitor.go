@@ -44,12 +44,12 @@ const waitingTopicsSQL = `WITH RECURSIVE topics(topic) AS (
 	SELECT topic, oldest FROM (
 		SELECT topic, (SELECT MIN(run_at) FROM _jobs WHERE status = 'pending' AND topic = topics.topic) AS oldest
 		FROM topics WHERE topic IS NOT NULL
-	)
-	WHERE oldest <= {:since}
+	) AS w
+	WHERE oldest <= {:since} AND NOT EXISTS (SELECT 1 FROM _jobs_paused_topics p WHERE p.topic = w.topic)
 	ORDER BY topic`
 
 // WaitingTopics returns the topics whose oldest pending job has been
-// runnable since p.RunnableSince or earlier.
+// runnable since p.RunnableSince or earlier, but for paused ones.
 func (d *Driver) WaitingTopics(ctx context.Context, p driver.WaitingParams) ([]driver.WaitingTopic, error) {
 	rows, err := d.read.NewQuery(waitingTopicsSQL).WithContext(ctx).
 		Bind(dbx.Params{"since": micros(p.RunnableSince)}).Rows()

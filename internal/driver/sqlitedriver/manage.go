@@ -2,7 +2,6 @@ package sqlitedriver
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/pocketbase/dbx"
@@ -68,43 +67,88 @@ func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow
 	return page, total, nil
 }
 
-// statsSQL counts jobs per status.
-const statsSQL = `SELECT
-		COUNT(*) FILTER (WHERE status = 'pending'),
+// statusCounts counts the jobs of each status, in the order of
+// statsTargets.
+const statusCounts = `COUNT(*) FILTER (WHERE status = 'pending'),
 		COUNT(*) FILTER (WHERE status = 'processing'),
 		COUNT(*) FILTER (WHERE status = 'completed'),
-		COUNT(*) FILTER (WHERE status = 'failed')
-	FROM _jobs`
+		COUNT(*) FILTER (WHERE status = 'failed'),
+		COUNT(*) FILTER (WHERE status = 'cancelled')`
+
+// statsSQL counts jobs per status.
+const statsSQL = `SELECT ` + statusCounts + ` FROM _jobs`
 
 // Stats counts jobs per status.
 func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 	var s driver.Stats
-	err := d.read.NewQuery(statsSQL).WithContext(ctx).Row(&s.Pending, &s.Processing, &s.Completed, &s.Failed)
+	err := d.read.NewQuery(statsSQL).WithContext(ctx).Row(statsTargets(&s)...)
 	if err != nil {
 		return s, fmt.Errorf("count jobs by status: %w", err)
 	}
 	return s, nil
 }
 
-// deleteSQL removes a job if it is pending or failed.
-const deleteSQL = `DELETE FROM _jobs WHERE id = {:id} AND status IN ('pending', 'failed')`
+// topicsSQL counts the jobs of each topic per status, paused topics
+// without jobs included, and tells whether each is paused.
+const topicsSQL = `SELECT topic, ` + statusCounts + `, MAX(paused)
+	FROM (
+		SELECT topic, status, 0 AS paused FROM _jobs
+		UNION ALL
+		SELECT topic, NULL, 1 FROM _jobs_paused_topics
+	)
+	GROUP BY topic
+	ORDER BY topic`
 
-// Delete removes a pending or failed job.
+// Topics returns every topic with jobs or paused, in topic order, with its
+// jobs counted per status.
+func (d *Driver) Topics(ctx context.Context) ([]driver.TopicStats, error) {
+	rows, err := d.read.NewQuery(topicsSQL).WithContext(ctx).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("count jobs by topic: %w", err)
+	}
+	defer rows.Close()
+	var topics []driver.TopicStats
+	for rows.Next() {
+		var ts driver.TopicStats
+		if err := rows.Scan(topicTargets(&ts)...); err != nil {
+			return nil, fmt.Errorf("count jobs by topic: %w", err)
+		}
+		topics = append(topics, ts)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count jobs by topic: %w", err)
+	}
+	return topics, nil
+}
+
+// deleteSQL removes a job if it is pending, failed or cancelled.
+const deleteSQL = `DELETE FROM _jobs WHERE id = {:id} AND status IN ('pending', 'failed', 'cancelled')`
+
+// Delete removes a pending, failed or cancelled job.
 func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
 	res, err := d.write.NewQuery(deleteSQL).WithContext(ctx).Bind(dbx.Params{"id": p.ID}).Execute()
 	if err != nil {
 		return fmt.Errorf("delete job %s: %w", p.ID, err)
 	}
-	return d.explainNoChange(ctx, res, p.ID)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("delete job %s: %w", p.ID, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return d.explainNoChange(ctx, p.ID)
 }
 
-// requeueSQL moves a failed job back to pending with its attempts reset.
+// requeueSQL moves a failed or cancelled job back to pending with its
+// attempts reset.
 const requeueSQL = `UPDATE _jobs
 	SET status = 'pending', attempts = 0, run_at = {:run_at}, locked_until = 0, updated = {:now}
-	WHERE id = {:id} AND status = 'failed'
+	WHERE id = {:id} AND status IN ('failed', 'cancelled')
 	RETURNING ` + jobColumns
 
-// Requeue moves a failed job back to pending with its attempts reset.
+// Requeue moves a failed or cancelled job back to pending with its attempts
+// reset.
 func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.JobRow, error) {
 	rows, err := queryRows(d.write.NewQuery(requeueSQL).WithContext(ctx).
 		Bind(dbx.Params{"id": p.ID, "run_at": micros(p.RunAt), "now": micros(p.Now)}))
@@ -114,21 +158,12 @@ func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.Jo
 	if len(rows) == 1 {
 		return rows[0], nil
 	}
-	if _, err := getJob(ctx, d.read, p.ID); err != nil {
-		return driver.JobRow{}, err
-	}
-	return driver.JobRow{}, driver.ErrWrongStatus
+	return driver.JobRow{}, d.explainNoChange(ctx, p.ID)
 }
 
-// explainNoChange turns "no row changed" into ErrNotFound or ErrWrongStatus.
-func (d *Driver) explainNoChange(ctx context.Context, res sql.Result, id string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
+// explainNoChange tells why a guarded change of job id changed nothing:
+// ErrNotFound when the job does not exist, ErrWrongStatus when it does.
+func (d *Driver) explainNoChange(ctx context.Context, id string) error {
 	if _, err := getJob(ctx, d.read, id); err != nil {
 		return err
 	}

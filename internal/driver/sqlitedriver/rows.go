@@ -39,6 +39,16 @@ func queryRows(q *dbx.Query) ([]driver.JobRow, error) {
 	return out, rows.Err()
 }
 
+// statsTargets are the fields of s, in the order of statusCounts.
+func statsTargets(s *driver.Stats) []any {
+	return []any{&s.Pending, &s.Processing, &s.Completed, &s.Failed, &s.Cancelled}
+}
+
+// topicTargets are the fields of ts, in the order of topicsSQL.
+func topicTargets(ts *driver.TopicStats) []any {
+	return append(append([]any{&ts.Topic}, statsTargets(&ts.Stats)...), &ts.Paused)
+}
+
 // micros encodes t as stored: microseconds since the Unix epoch, negative
 // before it. Every time is kept, the epoch and the zero time included; only
 // a lock expiry has a stored "no time" (see lockMicros).

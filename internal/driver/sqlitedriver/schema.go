@@ -42,6 +42,12 @@ var migrations = []string{
 	// index on run_at alone, which nothing reads any more.
 	`CREATE INDEX IF NOT EXISTS _jobs_runnable_topic_idx ON _jobs (topic, run_at) WHERE status = 'pending';
 	DROP INDEX IF EXISTS _jobs_runnable_idx;`,
+	// 4: the paused topics, whose jobs no claim takes until they are
+	// resumed, and since when each is paused.
+	`CREATE TABLE IF NOT EXISTS _jobs_paused_topics (
+		topic     TEXT PRIMARY KEY NOT NULL,
+		paused_at INTEGER NOT NULL
+	);`,
 }
 
 // Migrate applies every schema version newer than the recorded one.

@@ -6,7 +6,8 @@
 // so the two read side by side: schema.go (migrations, Migrate), insert.go
 // (insertSQL), claim.go (claimSQL, and nextRunAtSQL for the look-ahead),
 // finish.go (finishSQL, recoverSQL), manage.go (the store's getSQL,
-// listCountSQL and listPageSQL, statsSQL, deleteSQL, requeueSQL), janitor.go
+// listCountSQL and listPageSQL, statsSQL, deleteSQL, requeueSQL), cancel.go
+// (cancelSQL, lostSQL), pause.go (pauseSQL, resumeSQL), janitor.go
 // (deleteCompletedSQL, waitingTopicsSQL) and rows.go (jobColumns, scanning,
 // times). Only SQLite has prepared.go (statements of the hot path prepared
 // once), and outbox.go: the outbox of a PostgreSQL job database, which lives
