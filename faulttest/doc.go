@@ -1,6 +1,7 @@
 // Package faulttest proves that the jobs plugin loses no job when the process
 // that runs it is killed, shut down, flooded with requests, or crashed by its
-// own jobs.
+// own jobs, and that no cancelled job or job of a paused topic runs again
+// through such deaths.
 //
 // The tests build the PocketBase app in ./worker, run it as real processes on
 // loopback ports, and kill, stop and restart them. Each handler run is

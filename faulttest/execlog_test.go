@@ -8,14 +8,25 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// execution is one handler run, as the worker records it.
+// execution is one handler run, as the worker records it (or one of the
+// other lines of its log: "tx", "cancelled").
 type execution struct {
 	topic   string
 	jobID   string
 	attempt int
 	pid     int
+	// started is when the line was written: when the handler started.
+	started time.Time
+}
+
+// identity is the run without its time: a run recorded twice has one
+// identity.
+func (e execution) identity() execution {
+	e.started = time.Time{}
+	return e
 }
 
 // readExecLog returns the runs recorded in the worker's execution log at
@@ -45,19 +56,19 @@ func readExecLog(path string) ([]execution, error) {
 		if err != nil {
 			return nil, fmt.Errorf("execution log line %d: %w", n+1, err)
 		}
-		if !seen[run] {
-			seen[run] = true
+		if !seen[run.identity()] {
+			seen[run.identity()] = true
 			runs = append(runs, run)
 		}
 	}
 	return runs, nil
 }
 
-// parseExecution parses "TOPIC JOB_ID ATTEMPT PID".
+// parseExecution parses "TOPIC JOB_ID ATTEMPT PID UNIX_NANO".
 func parseExecution(line string) (execution, error) {
 	fields := strings.Fields(line)
-	if len(fields) != 4 {
-		return execution{}, fmt.Errorf("%q has %d fields, want 4", line, len(fields))
+	if len(fields) != 5 {
+		return execution{}, fmt.Errorf("%q has %d fields, want 5", line, len(fields))
 	}
 	attempt, err := strconv.Atoi(fields[2])
 	if err != nil {
@@ -67,7 +78,11 @@ func parseExecution(line string) (execution, error) {
 	if err != nil {
 		return execution{}, fmt.Errorf("pid of %q: %w", line, err)
 	}
-	return execution{topic: fields[0], jobID: fields[1], attempt: attempt, pid: pid}, nil
+	nanos, err := strconv.ParseInt(fields[4], 10, 64)
+	if err != nil {
+		return execution{}, fmt.Errorf("time of %q: %w", line, err)
+	}
+	return execution{topic: fields[0], jobID: fields[1], attempt: attempt, pid: pid, started: time.Unix(0, nanos)}, nil
 }
 
 // runsPerJob counts the runs of each job of topic.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // jobRow is what the tests read back of a stored job.
@@ -96,4 +97,45 @@ func (j *jobTable) processing() (map[claim]bool, error) {
 		claims[claim{id: r.ID, attempts: r.Attempts}] = true
 	}
 	return claims, nil
+}
+
+// Queries of pick, which bind {:topic} and {:status}.
+const (
+	// pickFewSQL sorts the matching jobs at random: quick when they are
+	// few, as processing jobs are (one per worker at most).
+	pickFewSQL = `SELECT id FROM _jobs WHERE topic = {:topic} AND status = {:status} ORDER BY random() LIMIT 1`
+	// pickManySQL walks the primary key from the random id {:from} on to
+	// the first match, or from the start with {:from} empty: the "|| ''"
+	// keeps out the indexes on status and topic, whose matches would all
+	// be read and sorted.
+	pickManySQL = `SELECT id FROM _jobs WHERE topic || '' = {:topic} AND status || '' = {:status} AND id >= {:from}
+		ORDER BY id LIMIT 1`
+)
+
+// pick returns the id of a job of topic with status, chosen at random, and
+// false when there is none.
+func (j *jobTable) pick(topic, status string) (string, bool, error) {
+	if status == "processing" {
+		return j.pickOne(pickFewSQL, dbx.Params{"topic": topic, "status": status})
+	}
+	// From a random id on, then, wrapping around, from the first.
+	for _, from := range []string{core.GenerateDefaultRandomId(), ""} {
+		id, ok, err := j.pickOne(pickManySQL, dbx.Params{"topic": topic, "status": status, "from": from})
+		if ok || err != nil {
+			return id, ok, err
+		}
+	}
+	return "", false, nil
+}
+
+// pickOne runs a query of pick.
+func (j *jobTable) pickOne(query string, params dbx.Params) (string, bool, error) {
+	var ids []string
+	if err := j.db.NewQuery(query).Bind(params).Column(&ids); err != nil {
+		return "", false, fmt.Errorf("pick a %s job of %q: %w", params["status"], params["topic"], err)
+	}
+	if len(ids) == 0 {
+		return "", false, nil
+	}
+	return ids[0], true, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -11,6 +13,7 @@ import (
 // Topics the worker has handlers for.
 const (
 	topicWork     = "work"
+	topicDigest   = "digest" // a second stream, which the tests pause
 	topicStubborn = "stubborn"
 	topicPoison   = "poison"
 	topicOrder    = "order" // enqueued by the order route
@@ -21,12 +24,8 @@ const (
 // does not survive is on record too.
 func registerHandlers(store *jobs.JobStore, rec *recorder, sleep time.Duration) error {
 	handlers := map[string]func(*jobs.Job) error{
-		topicWork: func(job *jobs.Job) error {
-			if err := rec.record(job); err != nil {
-				return err
-			}
-			return pause(job, sleep)
-		},
+		topicWork:   sleeper(rec, sleep),
+		topicDigest: sleeper(rec, sleep),
 		topicStubborn: func(job *jobs.Job) error {
 			if err := rec.record(job); err != nil {
 				return err
@@ -50,9 +49,25 @@ func registerHandlers(store *jobs.JobStore, rec *recorder, sleep time.Duration) 
 	return nil
 }
 
-// pause waits d, or until the job's context ends, and then returns the
+// sleeper returns a handler that records its run and sleeps d unless its
+// context ends first. A run whose context ended because its job was
+// cancelled is recorded once more, as "cancelled", when it returns.
+func sleeper(rec *recorder, d time.Duration) func(*jobs.Job) error {
+	return func(job *jobs.Job) error {
+		if err := rec.record(job); err != nil {
+			return err
+		}
+		err := nap(job, d)
+		if errors.Is(context.Cause(job.Context()), jobs.ErrJobCancelled) {
+			return errors.Join(err, rec.append(kindCancelled, job.ID, job.Attempts))
+		}
+		return err
+	}
+}
+
+// nap waits d, or until the job's context ends, and then returns the
 // context's error.
-func pause(job *jobs.Job, d time.Duration) error {
+func nap(job *jobs.Job, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}

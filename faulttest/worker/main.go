@@ -12,12 +12,16 @@
 // Variables of its own:
 //
 //	FAULT_EXEC_LOG  file that every handler run is appended to (required to run jobs)
-//	FAULT_SLEEP     how long "work" and "stubborn" jobs take (Go duration; default 0)
+//	FAULT_SLEEP     how long "work", "digest" and "stubborn" jobs take (Go duration; default 0)
 //	FAULT_ENQUEUE   number of "work" jobs to enqueue, in one transaction, when the app serves
+//	FAULT_ENQUEUE_DIGEST
+//	                number of "digest" jobs to enqueue with them, spread evenly among them
 //
 // Topics:
 //
-//	work      records its run, sleeps FAULT_SLEEP unless its context ends first
+//	work      records its run, sleeps FAULT_SLEEP unless its context ends first,
+//	          records the end of its context when its job was cancelled
+//	digest    the same as work: a second stream, which a test can pause
 //	stubborn  records its run, sleeps FAULT_SLEEP ignoring its context
 //	poison    records its run, then kills its own process
 //	order     records its run
@@ -45,6 +49,7 @@ const (
 	envExecLog = "FAULT_EXEC_LOG"
 	envSleep   = "FAULT_SLEEP"
 	envEnqueue = "FAULT_ENQUEUE"
+	envDigests = "FAULT_ENQUEUE_DIGEST"
 )
 
 // settings are the worker's own options, read from the environment.
@@ -52,6 +57,7 @@ type settings struct {
 	execLog string
 	sleep   time.Duration
 	enqueue int
+	digests int
 }
 
 func main() {
@@ -80,7 +86,7 @@ func main() {
 			return err
 		}
 		e.Router.POST("/fault/orders/{id}", handleOrder(rec))
-		if err := enqueueWork(jobs.GetJobStore(e.App), s.enqueue); err != nil {
+		if err := enqueueStream(jobs.GetJobStore(e.App), s.enqueue, s.digests); err != nil {
 			return err
 		}
 		return e.Next()
@@ -102,27 +108,47 @@ func readSettings(lookup func(string) (string, bool)) (settings, error) {
 		}
 		s.sleep = d
 	}
-	if v, ok := lookup(envEnqueue); ok && v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return s, fmt.Errorf("%s=%q is not a count of jobs", envEnqueue, v)
+	for name, count := range map[string]*int{envEnqueue: &s.enqueue, envDigests: &s.digests} {
+		if v, ok := lookup(name); ok && v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return s, fmt.Errorf("%s=%q is not a count of jobs", name, v)
+			}
+			*count = n
 		}
-		s.enqueue = n
 	}
 	return s, nil
 }
 
-// enqueueWork adds n "work" jobs, numbered from 0, in one transaction.
-func enqueueWork(store *jobs.JobStore, n int) error {
-	if n == 0 {
+// enqueueStream adds n "work" jobs and d "digest" jobs in one transaction,
+// each topic's numbered from 0, the digests spread evenly among the work
+// jobs. They are due one microsecond apart, in the order of the stream, so
+// that they are claimed in that order whatever the topic.
+func enqueueStream(store *jobs.JobStore, n, d int) error {
+	total := n + d
+	if total == 0 {
 		return nil
 	}
-	items := make([]jobs.JobEnqueueItem, n)
+	first := time.Now().Add(-time.Duration(total) * time.Microsecond)
+	items := make([]jobs.JobEnqueueItem, total)
+	works, digests := 0, 0
 	for i := range items {
-		items[i] = jobs.JobEnqueueItem{Topic: topicWork, Payload: map[string]int{"n": i}}
+		item := jobs.JobEnqueueItem{
+			Topic:   topicWork,
+			Payload: map[string]int{"n": works},
+			Options: &jobs.JobEnqueueOptions{RunAt: first.Add(time.Duration(i) * time.Microsecond)},
+		}
+		// The digests due by the end of item i, spread evenly: (i+1)·d/total.
+		if (i+1)*d/total > digests {
+			item.Topic, item.Payload = topicDigest, map[string]int{"n": digests}
+			digests++
+		} else {
+			works++
+		}
+		items[i] = item
 	}
 	if _, err := store.EnqueueMany(items); err != nil {
-		return fmt.Errorf("enqueue %d work jobs: %w", n, err)
+		return fmt.Errorf("enqueue %d work and %d digest jobs: %w", n, d, err)
 	}
 	return nil
 }

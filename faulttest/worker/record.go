@@ -5,21 +5,31 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/pocketbase-jobs/jobs"
 )
 
+// kindCancelled is the first field of the line that records a run's context
+// ending because its job was cancelled.
+const kindCancelled = "cancelled"
+
 // recorder appends one line per handler run to the execution log, opened on
 // the first run and left open for the life of the process:
 //
-//	TOPIC JOB_ID ATTEMPT PID
+//	TOPIC JOB_ID ATTEMPT PID UNIX_NANO
 //
-// (and "tx ORDER_ID 0 PID" when an order's transaction is held open).
+// UNIX_NANO is the wall-clock time the line was written, in nanoseconds
+// since the Unix epoch: for a run, when its handler started. Two more kinds
+// of line share the format: "tx ORDER_ID 0 PID UNIX_NANO" when an order's
+// transaction is held open, and "cancelled JOB_ID ATTEMPT PID UNIX_NANO"
+// when a run's context ended because its job was cancelled.
+//
 // Each line is a single O_APPEND write of less than PIPE_BUF bytes followed
 // by fsync, so lines of concurrent runs and of successive processes never
-// interleave, and a recorded run survives a kill of the process. A line
-// names its run uniquely (a job is claimed at most once per attempt number
-// by one process), so readers may drop repeated lines.
+// interleave, and a recorded run survives a kill of the process. The first
+// four fields name a run uniquely (a job is claimed at most once per
+// attempt number by one process), so readers may drop runs recorded twice.
 type recorder struct {
 	path string
 
@@ -39,7 +49,7 @@ func (r *recorder) append(kind, id string, attempt int) error {
 	if r.err != nil {
 		return r.err
 	}
-	line := fmt.Sprintf("%s %s %d %d\n", kind, id, attempt, os.Getpid())
+	line := fmt.Sprintf("%s %s %d %d %d\n", kind, id, attempt, os.Getpid(), time.Now().UnixNano())
 	if _, err := r.file.WriteString(line); err != nil {
 		return fmt.Errorf("append to the execution log: %w", err)
 	}
