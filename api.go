@@ -36,6 +36,7 @@ func (p *plugin) bindRoutes(r *router.Router[*core.RequestEvent]) {
 	manage.GET("/topics", handleTopics)
 	manage.POST("/topics/{topic}/pause", handlePause)
 	manage.POST("/topics/{topic}/resume", handleResume)
+	manage.GET("/schedules", handleSchedules)
 }
 
 // handleStats answers with the number of jobs per status.
@@ -86,6 +87,12 @@ func handleDelete(e *core.RequestEvent) error {
 func handleTopics(e *core.RequestEvent) error {
 	topics, err := GetJobStore(e.App).Topics()
 	return respondJSON(e, topics, err)
+}
+
+// handleSchedules answers with the schedules declared in this process.
+func handleSchedules(e *core.RequestEvent) error {
+	schedules, err := GetJobStore(e.App).Schedules()
+	return respondJSON(e, schedules, err)
 }
 
 // handlePause pauses the topic of the path and answers with its state.

@@ -58,6 +58,8 @@ var enqueueMembers = []enqueueMember{
 	{"payload", decodePayload},
 	{"run_at", decodeRunAt},
 	{"max_retries", decodeMaxRetries},
+	{"priority", decodePriority},
+	{"unique_key", decodeUniqueKey},
 }
 
 // maxUnknownMembersListed is the most unknown members a refusal lists:
@@ -239,4 +241,16 @@ func decodeMaxRetries(raw json.RawMessage, req *enqueueRequest) error {
 		req.opts.MaxRetries = *n
 	}
 	return nil
+}
+
+// decodePriority maps priority to JobEnqueueOptions.Priority: an integer
+// (the store checks its range); missing or null is 0.
+func decodePriority(raw json.RawMessage, req *enqueueRequest) error {
+	return decodeMember(raw, &req.opts.Priority, errNotInteger)
+}
+
+// decodeUniqueKey maps unique_key to JobEnqueueOptions.UniqueKey: a string;
+// missing, null or "" is none.
+func decodeUniqueKey(raw json.RawMessage, req *enqueueRequest) error {
+	return decodeMember(raw, &req.opts.UniqueKey, errNotString)
 }

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -151,6 +152,18 @@ func TestAPIBadInput(t *testing.T) {
 			content: []string{`"data":{"max_retries":{"code":"validation_invalid_type","message":"Must be an integer."}}`},
 		},
 		{
+			name: "priority is a fraction", url: enqueue, body: `{"topic":"a","priority":1.5}`, status: 400,
+			content: []string{`"data":{"priority":{"code":"validation_invalid_type","message":"Must be an integer."}}`},
+		},
+		{
+			name: "priority is out of range", url: enqueue, body: `{"topic":"a","priority":2000}`, status: 400,
+			content: []string{`"message":"Invalid options: Priority 2000 is outside -1000..1000."`},
+		},
+		{
+			name: "unique_key is a number", url: enqueue, body: `{"topic":"a","unique_key":7}`, status: 400,
+			content: []string{`"data":{"unique_key":{"code":"validation_invalid_type","message":"Must be a string."}}`},
+		},
+		{
 			name: "several members are wrong", url: enqueue, body: `{"topic":1,"run_at":"x","max_retries":-2}`, status: 400,
 			content: []string{
 				`"message":"Invalid request body: max_retries: must be no less than 0; run_at: must be an RFC 3339 date`,
@@ -179,11 +192,11 @@ func TestAPIBadInput(t *testing.T) {
 			},
 		},
 		{
-			name: "several unknown members", url: enqueue, body: `{"topic":"a","maxRetries":0,"runAt":"x","priority":1}`, status: 400,
+			name: "several unknown members", url: enqueue, body: `{"topic":"a","maxRetries":0,"runAt":"x","uniqueKey":"k"}`, status: 400,
 			content: []string{
-				`"message":"Invalid request body: maxRetries: unknown member; priority: unknown member; runAt: unknown member."`,
+				`"message":"Invalid request body: maxRetries: unknown member; runAt: unknown member; uniqueKey: unknown member."`,
 				`"maxRetries":{"code":"validation_unknown_member"`,
-				`"priority":{"code":"validation_unknown_member"`,
+				`"uniqueKey":{"code":"validation_unknown_member"`,
 				`"runAt":{"code":"validation_unknown_member"`,
 			},
 		},
@@ -339,6 +352,8 @@ func TestAPIEnqueueOptions(t *testing.T) {
 			name: "run_at in PocketBase's form", body: `{"topic":"a","run_at":"2030-01-02 03:04:05.000Z"}`,
 			content: []string{`"run_at":"2030-01-02T03:04:05Z"`},
 		},
+		{name: "priority is missing", body: `{"topic":"a"}`, content: []string{`"priority":0,"unique_key":""`}},
+		{name: "priority and unique_key", body: `{"topic":"a","priority":-1000,"unique_key":"user-7"}`, content: []string{`"priority":-1000,"unique_key":"user-7"`}},
 		{name: "payload is missing", body: `{"topic":"a"}`, content: []string{`"payload":null`}},
 		{name: "payload is a number", body: `{"topic":"a","payload":12345678901234567890}`, content: []string{`"payload":12345678901234567890`}},
 		{
@@ -375,6 +390,27 @@ func TestAPIEnqueueOptions(t *testing.T) {
 		c.method, c.url, c.auth = http.MethodPost, "/api/jobs/enqueue", asSuperuser
 		c.status, c.check = 200, expectTotal(4)
 		c.run(t, newAPIFixture(t, apiConfig()))
+	}
+}
+
+// TestAPIDuplicateEnqueue: an enqueue of a unique key an in-flight job of
+// the topic holds answers 200 with that job, marked duplicate, and stores
+// nothing; "duplicate" is left out of other jobs.
+func TestAPIDuplicateEnqueue(t *testing.T) {
+	f := newAPIFixture(t, apiConfig())
+	first, err := GetJobStore(f.app).EnqueueWithOptions("a", nil, &JobEnqueueOptions{UniqueKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiCase{
+		method: http.MethodPost, url: "/api/jobs/enqueue", auth: asSuperuser,
+		body: `{"topic":"a","unique_key":"k"}`, status: 200,
+		content: []string{`"id":"` + first.ID + `"`, `"unique_key":"k"`, `"duplicate":true`},
+		check:   expectTotal(4),
+	}.run(t, f)
+	encoded, err := json.Marshal(first)
+	if err != nil || strings.Contains(string(encoded), "duplicate") {
+		t.Fatalf("a job stored anew encodes as %s, %v: want no duplicate member", encoded, err)
 	}
 }
 

@@ -91,6 +91,11 @@ func TestAPIAuthorization(t *testing.T) {
 			},
 		},
 		{
+			name: "schedules", method: http.MethodGet, url: "/api/jobs/schedules",
+			pass: asOperator, fail: asUser,
+			status: 200, content: []string{`[]`},
+		},
+		{
 			name: "pause", method: http.MethodPost, url: "/api/jobs/topics/idle/pause",
 			pass: asOperator, fail: asUser,
 			status:  200,
@@ -143,6 +148,7 @@ func TestAPIEmptyRules(t *testing.T) {
 		{http.MethodGet, "/api/jobs/topics", ""},
 		{http.MethodPost, "/api/jobs/topics/idle/pause", ""},
 		{http.MethodPost, "/api/jobs/topics/idle/resume", ""},
+		{http.MethodGet, "/api/jobs/schedules", ""},
 	}
 	auths := []struct {
 		name, auth string
@@ -205,4 +211,18 @@ func TestAPICancelAndPauseErrors(t *testing.T) {
 		c.auth = asSuperuser
 		c.run(t, f)
 	}
+}
+
+// TestAPISchedules: GET /api/jobs/schedules lists the schedules declared in
+// the process, with their next run; a schedule that never ran has no
+// last_run.
+func TestAPISchedules(t *testing.T) {
+	f := newAPIFixture(t, apiConfig())
+	if err := GetJobStore(f.app).Schedule("nightly", "@daily", "digest", map[string]int{"days": 1}); err != nil {
+		t.Fatal(err)
+	}
+	apiCase{
+		method: http.MethodGet, url: "/api/jobs/schedules", auth: asSuperuser, status: 200,
+		content: []string{`[{"name":"nightly","cron":"@daily","topic":"digest","payload":{"days":1},"next_run":"`, `T00:00:00Z"}]`},
+	}.run(t, f)
 }

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -180,10 +181,99 @@ func BenchmarkFinish(b *testing.B) {
 	})
 }
 
+// BenchmarkClaimPastBacklogs measures the claim statement alone, as
+// BenchmarkClaim does, beside a backlog of 100,000 jobs that claims must
+// not read: of another topic, of the claimed topic but due at a lower
+// priority, completed, or due only in a month. Each should claim as fast
+// as with no backlog.
+func BenchmarkClaimPastBacklogs(b *testing.B) {
+	const size = 100000
+	past, ahead := time.Now().Add(-time.Hour), time.Now().Add(30*24*time.Hour)
+	backlogs := []struct {
+		name     string
+		job      func(i int) driver.InsertParams
+		complete bool
+	}{
+		{"none", nil, false},
+		{"other-topic", func(i int) driver.InsertParams { return backlogJob(i, "other", 0, past) }, false},
+		{"lower-priority", func(i int) driver.InsertParams { return backlogJob(i, "bench", -1, past) }, false},
+		{"completed", func(i int) driver.InsertParams { return backlogJob(i, "bench", 0, past) }, true},
+		{"delayed", func(i int) driver.InsertParams { return backlogJob(i, "bench", 0, ahead) }, false},
+	}
+	eachBackendB(b, func(b *testing.B, be backend) {
+		for _, backlog := range backlogs {
+			b.Run(backlog.name, func(b *testing.B) {
+				store, drv := benchStore(b, be)
+				if backlog.job != nil {
+					jobs := make([]driver.InsertParams, size)
+					for i := range jobs {
+						jobs[i] = backlog.job(i)
+					}
+					insertBacklog(b, drv, jobs, backlog.complete)
+				}
+				topics := enqueuePending(b, store, b.N)
+				b.ReportAllocs()
+				b.ResetTimer()
+				claimAll(b, drv, topics, b.N)
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+			})
+		}
+	})
+}
+
+// backlogJob is the backlog job numbered i, of topic at priority, due at
+// runAt.
+func backlogJob(i int, topic string, priority int, runAt time.Time) driver.InsertParams {
+	return driver.InsertParams{ID: fmt.Sprintf("backlog%06d", i), Topic: topic, Payload: []byte(`{}`),
+		RunAt: runAt, Priority: priority, Now: time.Now()}
+}
+
+// insertBacklog inserts jobs through drv, 1,000 at a time, and when
+// complete, claims and completes them all.
+func insertBacklog(b *testing.B, drv driver.Driver, jobs []driver.InsertParams, complete bool) {
+	for batch := range slices.Chunk(jobs, 1000) {
+		if _, err := drv.Insert(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for complete {
+		now := time.Now()
+		rows, err := drv.Claim(context.Background(), driver.ClaimParams{Limit: 1000, Now: now,
+			Topics: []driver.ClaimTopic{{Topic: jobs[0].Topic, Limit: 1000, LockedUntil: now.Add(time.Hour)}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		outcomes := make([]driver.Outcome, len(rows))
+		for i, row := range rows {
+			outcomes[i] = driver.Outcome{ID: row.ID, LockVersion: row.LockVersion, Status: StatusCompleted}
+		}
+		if _, err := drv.Finish(context.Background(), driver.FinishParams{Outcomes: outcomes, Now: now}); err != nil {
+			b.Fatal(err)
+		}
+		complete = len(rows) > 0
+	}
+}
+
 // pendingJobs enqueues n no-op jobs on a fresh app (dispatcher stopped) and
 // returns the app's job driver and the jobs' topics.
 func pendingJobs(b *testing.B, be backend, n int) (driver.Driver, []string) {
+	store, drv := benchStore(b, be)
+	return drv, enqueuePending(b, store, n)
+}
+
+// benchStore returns the store of a fresh app (dispatcher stopped) and its
+// job driver.
+func benchStore(b *testing.B, be backend) (*JobStore, driver.Driver) {
 	store := GetJobStore(newApp(b, be, testConfig()))
+	db, err := store.p.currentDB()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return store, db.drv
+}
+
+// enqueuePending enqueues n no-op jobs and returns their topics.
+func enqueuePending(b *testing.B, store *JobStore, n int) []string {
 	items := make([]JobEnqueueItem, n)
 	for i := range items {
 		items[i] = JobEnqueueItem{Topic: "bench", Payload: i}
@@ -193,11 +283,7 @@ func pendingJobs(b *testing.B, be backend, n int) (driver.Driver, []string) {
 			b.Fatal(err)
 		}
 	}
-	db, err := store.p.currentDB()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return db.drv, []string{"bench"}
+	return []string{"bench"}
 }
 
 // claimAll claims n jobs of topics, claimBatch at a time, and returns them.

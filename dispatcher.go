@@ -38,6 +38,10 @@ type dispatcher struct {
 	clock    *clock.Clock
 	waker    *service.Waker
 	handlers *handlerRegistry
+	// periodic returns the declared schedules, as the Scheduler ticks them.
+	periodic func() []service.Periodic
+	// wakeFor wakes the claim loop for jobs just stored.
+	wakeFor func([]driver.InsertParams)
 	// jobDB returns the open job database: ErrUnavailable while it cannot
 	// be opened, ErrNotReady before the app bootstrapped.
 	jobDB func() (*jobDB, error)
@@ -126,6 +130,7 @@ type dispatchRun struct {
 	completer *service.Completer
 	janitor   *service.Janitor
 	watcher   *service.ClaimWatcher
+	scheduler *service.Scheduler
 	// listener is nil when the job database sends no notifications.
 	listener *service.Listener
 }
@@ -177,6 +182,14 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 		Lost:         r.workers.cancel,
 		PollInterval: d.config.PollInterval,
 	})
+	r.scheduler = service.NewScheduler(service.SchedulerConfig{
+		Driver:       db.drv,
+		Logger:       logger,
+		Clock:        d.clock,
+		Schedules:    d.periodic,
+		Enqueued:     func(job driver.InsertParams) { d.wakeFor([]driver.InsertParams{job}) },
+		PollInterval: d.config.PollInterval,
+	})
 	if l, ok := db.drv.(driver.Listener); ok {
 		r.listener = service.NewListener(l, d.waker.Wake, r.workers.cancel, logger)
 	}
@@ -189,7 +202,7 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 // services returns the run's services in the order they start: each one
 // before those that hand it work.
 func (r *dispatchRun) services() []service.Service {
-	s := []service.Service{r.completer, r.workers, r.claims, r.janitor, r.watcher}
+	s := []service.Service{r.completer, r.workers, r.claims, r.janitor, r.watcher, r.scheduler}
 	if r.listener != nil {
 		s = append(s, r.listener)
 	}
@@ -208,7 +221,7 @@ func (r *dispatchRun) stop(grace time.Duration) error {
 	defer cancelGrace()
 	ctx, cancel := context.WithTimeout(context.Background(), grace+lastWritesLimit)
 	defer cancel()
-	errs := []error{r.claims.Stop(ctx), r.janitor.Stop(ctx), r.watcher.Stop(ctx)}
+	errs := []error{r.claims.Stop(ctx), r.janitor.Stop(ctx), r.watcher.Stop(ctx), r.scheduler.Stop(ctx)}
 	if r.listener != nil {
 		errs = append(errs, r.listener.Stop(ctx))
 	}

@@ -66,9 +66,19 @@ var (
 	ErrNilHandler = errors.New("handler must not be nil")
 
 	// ErrInvalidOptions reports enqueue options out of range (MaxRetries
-	// outside NoRetries..MaxRetriesLimit, RunAt outside the years 1..9999),
-	// and negative HandlerOptions.
+	// outside NoRetries..MaxRetriesLimit, RunAt outside the years 1..9999,
+	// Priority outside MinPriority..MaxPriority, a UniqueKey too long or not
+	// text), and negative HandlerOptions.
 	ErrInvalidOptions = errors.New("invalid options")
+
+	// ErrInvalidSchedule reports a Schedule with a blank name (or one that
+	// is not valid UTF-8 or holds a NUL character), or with a cron
+	// expression PocketBase's cron parser refuses.
+	ErrInvalidSchedule = errors.New("invalid schedule")
+
+	// ErrScheduleNotFound reports an Unschedule of a name no schedule of
+	// this process has.
+	ErrScheduleNotFound = errors.New("schedule not found")
 
 	// ErrInvalidFilter reports a List filter out of range (unknown status,
 	// negative offset, limit above MaxListLimit).

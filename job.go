@@ -50,8 +50,16 @@ type Job struct {
 	LastError string `json:"last_error"`
 	// LockedUntil is when the current claim expires; zero unless processing.
 	LockedUntil time.Time `json:"locked_until,omitzero"`
-	Created     time.Time `json:"created"`
-	Updated     time.Time `json:"updated"`
+	// Priority orders runnable jobs: higher runs first.
+	Priority int `json:"priority"`
+	// UniqueKey is the key the job was enqueued with, or "".
+	UniqueKey string    `json:"unique_key"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+	// Duplicate is true only on the job an enqueue returned instead of
+	// storing a new one: an in-flight job of the same topic had the
+	// UniqueKey. It is not stored: Get never sets it.
+	Duplicate bool `json:"duplicate,omitempty"`
 
 	ctx         context.Context
 	lockVersion int64
@@ -86,7 +94,23 @@ type JobEnqueueOptions struct {
 	// attempt. (In the HTTP enqueue body, which can leave max_retries out to
 	// ask for the default, "max_retries": 0 means no retries.)
 	MaxRetries int
+	// Priority orders runnable jobs: higher runs first, among jobs of equal
+	// priority the earliest run_at. MinPriority..MaxPriority; default 0.
+	Priority int
+	// UniqueKey, when not "", makes the enqueue a no-op while a pending or
+	// processing job of the same topic has the same key: the enqueue then
+	// returns that job, with Duplicate set, and a nil error. Once that job
+	// is completed, failed or cancelled, the key is free again. At most
+	// MaxUniqueKeyLength bytes of valid UTF-8 without NUL characters.
+	UniqueKey string
 }
+
+// Bounds of JobEnqueueOptions.Priority and UniqueKey.
+const (
+	MinPriority        = -1000
+	MaxPriority        = 1000
+	MaxUniqueKeyLength = 255
+)
 
 // JobFilter selects jobs for List. Empty fields match every job.
 type JobFilter struct {
@@ -152,8 +176,11 @@ func jobFromRow(r driver.JobRow) *Job {
 		Attempts:    r.Attempts,
 		LastError:   r.LastError,
 		LockedUntil: r.LockedUntil,
+		Priority:    r.Priority,
+		UniqueKey:   r.UniqueKey,
 		Created:     r.Created,
 		Updated:     r.Updated,
+		Duplicate:   r.Duplicate,
 		lockVersion: r.LockVersion,
 	}
 }

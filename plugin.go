@@ -65,6 +65,7 @@ type plugin struct {
 	app        core.App
 	config     Config
 	handlers   handlerRegistry
+	schedules  scheduleRegistry
 	dispatcher *dispatcher
 	// clock gives every time the plugin writes to a job or compares with
 	// one; tests shift it to play a process whose clock is off.
@@ -200,6 +201,8 @@ func newPlugin(app core.App, config Config) *plugin {
 		clock:    &p.clock,
 		waker:    p.waker,
 		handlers: &p.handlers,
+		periodic: p.periodic,
+		wakeFor:  p.wakeFor,
 		jobDB:    p.currentDB,
 		logger:   app.Logger,
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -122,6 +123,7 @@ func (s *JobStore) EnqueueMany(items []JobEnqueueItem) ([]*Job, error) {
 			return nil, fmt.Errorf("enqueue item %d: %w", i, err)
 		}
 	}
+	inIDOrder(params)
 	rows, err := s.p.insert(s.txApp, params)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %d jobs: %w", len(items), err)
@@ -131,6 +133,22 @@ func (s *JobStore) EnqueueMany(items []JobEnqueueItem) ([]*Job, error) {
 		out[i] = jobFromRow(r)
 	}
 	return out, nil
+}
+
+// inIDOrder gives the jobs of a batch their random ids in ascending order,
+// so that jobs enqueued together, which share their run_at and mostly their
+// priority, are claimed in the order they were enqueued (claims take ties
+// by id), and a claim writes rows stored side by side rather than rows
+// scattered over the table.
+func inIDOrder(jobs []driver.InsertParams) {
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	slices.Sort(ids)
+	for i := range jobs {
+		jobs[i].ID = ids[i]
+	}
 }
 
 // Get returns the job with the given id, or ErrNotFound.
@@ -223,8 +241,9 @@ func (s *JobStore) Delete(id string) error {
 }
 
 // Requeue moves a failed or cancelled job back to pending, to run now with a
-// fresh set of retries. It returns ErrNotFound or ErrCannotRequeue
-// otherwise.
+// fresh set of retries. It returns ErrNotFound, or ErrCannotRequeue for a
+// job in another status, or whose unique key another pending or processing
+// job of its topic holds meanwhile.
 func (s *JobStore) Requeue(id string) (*Job, error) {
 	d, err := s.driver()
 	if err != nil {
@@ -235,8 +254,11 @@ func (s *JobStore) Requeue(id string) (*Job, error) {
 	}
 	now := s.p.clock.Now()
 	row, err := d.Requeue(context.Background(), driver.RequeueParams{ID: id, RunAt: now, Now: now})
-	if errors.Is(err, driver.ErrWrongStatus) {
+	switch {
+	case errors.Is(err, driver.ErrWrongStatus):
 		err = ErrCannotRequeue
+	case errors.Is(err, driver.ErrRejected):
+		err = fmt.Errorf("%w: a pending or processing job of its topic holds its unique key", ErrCannotRequeue)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("requeue job %q: %w", id, err)
@@ -344,7 +366,7 @@ func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions
 	if runAt.IsZero() {
 		runAt = now
 	}
-	if err := checkOptions(maxRetries, runAt); err != nil {
+	if err := checkOptions(maxRetries, runAt, o.Priority, o.UniqueKey); err != nil {
 		return driver.InsertParams{}, err
 	}
 	encoded, err := encodePayload(payload)
@@ -360,6 +382,8 @@ func (p *plugin) insertParams(topic string, payload any, opts *JobEnqueueOptions
 		Payload:    encoded,
 		RunAt:      runAt,
 		MaxRetries: maxRetries,
+		Priority:   o.Priority,
+		UniqueKey:  o.UniqueKey,
 		Now:        now,
 	}, nil
 }
@@ -373,7 +397,7 @@ func checkRow(row driver.InsertParams) error {
 	if err := checkTopic(row.Topic); err != nil {
 		return err
 	}
-	if err := checkOptions(row.MaxRetries, row.RunAt); err != nil {
+	if err := checkOptions(row.MaxRetries, row.RunAt, row.Priority, row.UniqueKey); err != nil {
 		return err
 	}
 	if !json.Valid(row.Payload) {
@@ -383,14 +407,22 @@ func checkRow(row driver.InsertParams) error {
 }
 
 // checkOptions refuses, with ErrInvalidOptions, retries outside
-// 0..MaxRetriesLimit and a run time outside the years 1 to 9999 (in UTC):
-// what every job database stores and a job's JSON form holds.
-func checkOptions(maxRetries int, runAt time.Time) error {
-	if maxRetries < 0 || maxRetries > MaxRetriesLimit {
+// 0..MaxRetriesLimit, a run time outside the years 1 to 9999 (in UTC), a
+// priority outside MinPriority..MaxPriority, and a unique key longer than
+// MaxUniqueKeyLength or that no database can store as text: what every job
+// database stores and a job's JSON form holds.
+func checkOptions(maxRetries int, runAt time.Time, priority int, uniqueKey string) error {
+	switch {
+	case maxRetries < 0 || maxRetries > MaxRetriesLimit:
 		return fmt.Errorf("%w: MaxRetries %d is outside 0..%d", ErrInvalidOptions, maxRetries, MaxRetriesLimit)
-	}
-	if year := runAt.UTC().Year(); year < 1 || year > 9999 {
+	case runAt.UTC().Year() < 1 || runAt.UTC().Year() > 9999:
 		return fmt.Errorf("%w: RunAt %s is outside the years 1..9999", ErrInvalidOptions, runAt.UTC().Format(time.RFC3339Nano))
+	case priority < MinPriority || priority > MaxPriority:
+		return fmt.Errorf("%w: Priority %d is outside %d..%d", ErrInvalidOptions, priority, MinPriority, MaxPriority)
+	case len(uniqueKey) > MaxUniqueKeyLength:
+		return fmt.Errorf("%w: UniqueKey is %d bytes long, the limit is %d", ErrInvalidOptions, len(uniqueKey), MaxUniqueKeyLength)
+	case !storableText(uniqueKey):
+		return fmt.Errorf("%w: UniqueKey %q is not valid UTF-8 without NUL characters", ErrInvalidOptions, uniqueKey)
 	}
 	return nil
 }

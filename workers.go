@@ -72,13 +72,19 @@ var _ service.Service = (*workers)(nil)
 type attempt struct {
 	job *Job
 	reg *registration // nil when the topic has no handler
-	// end ends the job's context once its handler returned.
-	end func()
 	// discard is set, under workers.mu, when the attempt's outcome must not
 	// be written: the job was cancelled, or given back at shutdown.
 	discard bool
-	// cancel ends the job's context with a cause.
-	cancel context.CancelCauseFunc
+	// cancel ends the job's context with a cause; endLock releases the
+	// timer of its lock's expiry.
+	cancel  context.CancelCauseFunc
+	endLock context.CancelFunc
+}
+
+// end ends the job's context once its handler returned.
+func (a *attempt) end() {
+	a.endLock()
+	a.cancel(nil)
 }
 
 // Start starts the workers.
@@ -127,11 +133,7 @@ func (w *workers) newAttempt(job *Job) *attempt {
 	a := &attempt{job: job, reg: w.handlers.get(job.Topic)}
 	ctx, cancel := context.WithCancelCause(w.jobsCtx)
 	ctx, endLock := context.WithTimeout(ctx, w.clock.Until(job.LockedUntil))
-	job.ctx, a.cancel = ctx, cancel
-	a.end = func() {
-		endLock()
-		cancel(nil)
-	}
+	job.ctx, a.cancel, a.endLock = ctx, cancel, endLock
 	return a
 }
 

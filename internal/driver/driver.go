@@ -51,8 +51,16 @@ type JobRow struct {
 	// LockVersion grows at every claim (by one, or more); finishing a job is
 	// fenced by it.
 	LockVersion int64
-	Created     time.Time
-	Updated     time.Time
+	// Priority orders claims: higher first.
+	Priority int
+	// UniqueKey is "" for a job without one.
+	UniqueKey string
+	Created   time.Time
+	Updated   time.Time
+	// Duplicate is not stored: Insert sets it on the row of an in-flight
+	// job it returned instead of inserting one with the same topic and
+	// UniqueKey.
+	Duplicate bool
 }
 
 // InsertParams describes one job to insert as pending.
@@ -62,7 +70,11 @@ type InsertParams struct {
 	Payload    []byte
 	RunAt      time.Time
 	MaxRetries int
-	Now        time.Time
+	Priority   int
+	// UniqueKey, when not "", makes the insert a no-op while a pending or
+	// processing job of the same Topic has it: Insert returns that job.
+	UniqueKey string
+	Now       time.Time
 }
 
 // PendingRow is the row an insert of p stores, as a driver reads it back:
@@ -71,7 +83,8 @@ func (p InsertParams) PendingRow() JobRow {
 	now := toMicrosecond(p.Now)
 	return JobRow{
 		ID: p.ID, Topic: p.Topic, Payload: p.Payload, Status: StatusPending,
-		RunAt: toMicrosecond(p.RunAt), MaxRetries: p.MaxRetries, Created: now, Updated: now,
+		RunAt: toMicrosecond(p.RunAt), MaxRetries: p.MaxRetries, Priority: p.Priority, UniqueKey: p.UniqueKey,
+		Created: now, Updated: now,
 	}
 }
 
@@ -181,6 +194,13 @@ type LostParams struct {
 	Claims []Claim
 }
 
+// TickParams is one tick of a schedule and the job it enqueues.
+type TickParams struct {
+	Name string
+	Tick time.Time
+	Job  InsertParams
+}
+
 // PauseParams pauses a topic (Paused true) or resumes it, at Now.
 type PauseParams struct {
 	Topic  string
@@ -239,13 +259,16 @@ type Driver interface {
 	// a pool it opened.
 	Close()
 
-	// Insert stores new pending jobs, all or none, and returns their rows.
-	// It returns ErrRejected when the database refuses a job's values.
+	// Insert stores new pending jobs, all or none, and returns their rows,
+	// in order. A job whose UniqueKey a pending or processing job of its
+	// topic has (stored before, or earlier in jobs) is not stored: its row
+	// is that job's, with Duplicate set. It returns ErrRejected when the
+	// database refuses a job's values.
 	Insert(ctx context.Context, jobs []InsertParams) ([]JobRow, error)
 
 	// Claim moves up to p.Limit runnable jobs of p.Topics to processing (up
-	// to each topic's own limit, none of a paused topic), earliest run_at
-	// first, counting one attempt and bumping LockVersion for each, and
+	// to each topic's own limit, none of a paused topic), highest priority
+	// first, then earliest run_at, then id, counting one attempt and bumping LockVersion for each, and
 	// returns them.
 	Claim(ctx context.Context, p ClaimParams) ([]JobRow, error)
 
@@ -293,6 +316,17 @@ type Driver interface {
 	// processing under that claim: cancelled, deleted, or recovered after
 	// its lock expired.
 	Lost(ctx context.Context, p LostParams) ([]string, error)
+
+	// Tick records a tick of the schedule p.Name at p.Tick and inserts
+	// p.Job, in one transaction, unless the schedule's last recorded tick
+	// is p.Tick or later: of all processes ticking one schedule, one
+	// records each tick. It tells whether it recorded the tick: then the
+	// job was inserted, or found in flight by its UniqueKey.
+	Tick(ctx context.Context, p TickParams) (bool, error)
+
+	// LastTicks returns the last recorded tick of every schedule that has
+	// one, by name.
+	LastTicks(ctx context.Context) (map[string]time.Time, error)
 
 	// SetPaused pauses or resumes a topic; it is idempotent. A paused topic
 	// stays paused across restarts, for every process, until resumed. A

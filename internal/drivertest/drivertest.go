@@ -36,6 +36,12 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"InsertReturnsRowsInOrder", testInsertOrder},
 		{"InsertOfKnownIDIsANoOp", testInsertKnownID},
 		{"GetUnknown", testGetUnknown},
+		{"UniqueKeyOfJobsInFlight", testUniqueKeyOfJobsInFlight},
+		{"UniqueKeyFreedWhenDone", testUniqueKeyFreedWhenDone},
+		{"UniqueKeyTwiceInOneBatch", testUniqueKeyTwiceInOneBatch},
+		{"UniqueKeyPerTopic", testUniqueKeyPerTopic},
+		{"UniqueKeyConcurrently", testUniqueKeyConcurrently},
+		{"RequeueOfAHeldKey", testRequeueOfAHeldKey},
 		{"ClaimTakesRunnableJobsOfTopics", testClaimTopicsAndRunAt},
 		{"ClaimTakesEarliestFirstUpToLimit", testClaimOrderAndLimit},
 		{"ClaimPassesForeignBacklog", testClaimPassesForeignBacklog},
@@ -44,6 +50,8 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"ConcurrentClaimsNeverShareAJob", testConcurrentClaims},
 		{"ClaimHonoursTopicLimits", testClaimTopicLimits},
 		{"ClaimLocksEachTopicForItsTime", testClaimTopicLocks},
+		{"ClaimByPriority", testClaimByPriority},
+		{"ClaimDelayedJobs", testClaimDelayedJobs},
 		{"PauseHidesATopicUntilResumed", testPause},
 		{"FinishWritesABatch", testFinishBatch},
 		{"FinishIsFencedByLockVersion", testFinishFenced},
@@ -63,7 +71,11 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"Requeue", testRequeue},
 		{"NextRunAt", testNextRunAt},
 		{"DeleteCompleted", testDeleteCompleted},
+		{"TickOncePerTick", testTickOncePerTick},
+		{"TickOfAHeldKey", testTickOfAHeldKey},
+		{"TickConcurrently", testTickConcurrently},
 		{"WaitingTopics", testWaitingTopics},
+		{"WaitingTopicsOfAnyPriority", testWaitingTopicsOfAnyPriority},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -170,12 +170,15 @@ func wantTime(t *testing.T, what string, got, want time.Time) {
 func wantRow(t *testing.T, what string, got, want driver.JobRow) {
 	t.Helper()
 	type fields struct {
-		ID, Topic, Payload, Status, LastError string
-		Attempts, MaxRetries                  int
-		LockVersion                           int64
+		ID, Topic, Payload, Status, LastError, UniqueKey string
+		Attempts, MaxRetries, Priority                   int
+		LockVersion                                      int64
+		Duplicate                                        bool
 	}
-	g := fields{got.ID, got.Topic, string(got.Payload), got.Status, got.LastError, got.Attempts, got.MaxRetries, got.LockVersion}
-	w := fields{want.ID, want.Topic, string(want.Payload), want.Status, want.LastError, want.Attempts, want.MaxRetries, want.LockVersion}
+	g := fields{got.ID, got.Topic, string(got.Payload), got.Status, got.LastError, got.UniqueKey,
+		got.Attempts, got.MaxRetries, got.Priority, got.LockVersion, got.Duplicate}
+	w := fields{want.ID, want.Topic, string(want.Payload), want.Status, want.LastError, want.UniqueKey,
+		want.Attempts, want.MaxRetries, want.Priority, want.LockVersion, want.Duplicate}
 	if g != w {
 		t.Fatalf("%s:\n got %+v\nwant %+v", what, g, w)
 	}

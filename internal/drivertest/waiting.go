@@ -62,3 +62,31 @@ func testWaitingTopics(t *testing.T, s *suite) {
 		driver.WaitingTopic{Topic: "webhook", Oldest: t0.Add(time.Hour)},
 	)
 }
+
+// testWaitingTopicsOfAnyPriority: the oldest pending job of a topic is the
+// one with the earliest run_at, whatever the priorities, and a topic whose
+// pending jobs are all of a priority other than 0 waits as any other.
+func testWaitingTopicsOfAnyPriority(t *testing.T, s *suite) {
+	d := s.open(t)
+	insert(t, d,
+		prioritized("mixed-high", "mixed", 5, t0.Add(-time.Hour)),
+		prioritized("mixed-plain", "mixed", 0, t0.Add(-2*time.Hour)),
+		prioritized("mixed-low", "mixed", -5, t0.Add(-3*time.Hour)),
+		prioritized("high", "high", 1, t0.Add(-time.Minute)),
+		prioritized("low", "low", -1, t0.Add(time.Minute)),
+	)
+	got, err := d.WaitingTopics(t.Context(), driver.WaitingParams{RunnableSince: t0})
+	if err != nil {
+		t.Fatalf("WaitingTopics: %v", err)
+	}
+	want := []driver.WaitingTopic{{Topic: "high", Oldest: t0.Add(-time.Minute)}, {Topic: "mixed", Oldest: t0.Add(-3 * time.Hour)}}
+	if len(got) != len(want) {
+		t.Fatalf("WaitingTopics = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].Topic != want[i].Topic {
+			t.Fatalf("WaitingTopics = %v, want %v", got, want)
+		}
+		wantTime(t, "oldest run_at of "+want[i].Topic, got[i].Oldest, want[i].Oldest)
+	}
+}

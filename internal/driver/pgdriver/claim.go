@@ -1,6 +1,7 @@
 package pgdriver
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -13,26 +14,42 @@ import (
 )
 
 // Claims and look-aheads read the pending jobs of the topics this process
-// handles, and no others: one range scan per topic of the runnable index,
-// on (topic, run_at) over pending jobs, merged by run_at. However many jobs
-// of other topics wait — handled by another process, or by none — a claim
-// never reads them, and it reads none of a paused topic.
+// handles, and no others, through the pending indexes: those of the
+// default priority 0 by (topic, run_at, id), the others by (topic, priority
+// DESC, run_at, id) and by (topic, run_at). However many jobs of other
+// topics wait — handled by another process, or by none — a claim never
+// reads them, and it reads none of a paused topic.
 
 // claimSQL locks runnable jobs of the topics $2, each with its own limit
 // ($3) and lock expiry ($4), skipping those another claim holds, and moves
-// them to processing in the same statement.
+// them to processing in the same statement, in claim order: highest
+// priority first, then earliest run_at, then id.
 //
-// Each topic, once found not paused, is an arm of a LATERAL join: a range
-// scan of the runnable index in run_at order that locks up to the topic's
-// limit of rows it can lock (and no more than the claim's, $5), skipping the
-// others;
-// the arms' rows are then merged by run_at and the $5 earliest claimed. So a
-// claim of several topics may lock more rows than it keeps: those stay
-// pending and are unlocked when the statement commits, a moment later.
-// Meanwhile a concurrent claim skips them and takes the next ones, so no job
-// is claimed twice and none is lost; a job may only be taken a claim later
-// than its run_at alone would say. With one topic, as most processes have, a
-// claim locks exactly what it claims.
+// Each topic, once found not paused, is an arm of a LATERAL join, whose
+// jobs are three range scans, each in the order of its index, that lock
+// the rows they can lock, skipping the others: higher (priorities above
+// 0) up to the topic's limit (and no more than the claim's, $5), then
+// plain (priority 0) up to what higher left of the limit, then lower
+// (priorities below 0) up to what both left. So a topic locks its first
+// jobs in claim order, no more, and reads a scan only when the scans
+// before it left room. The jobs of priority 0 are read up to the first one
+// not due yet: jobs scheduled ahead, however many, cost nothing. Those of
+// higher priorities, and those of lower ones, are read in priority order,
+// their run_at checked entry by entry: jobs of a priority other than 0
+// scheduled ahead are read by every claim of their topic that reaches
+// their scan, until it finds enough due ones, so great numbers of them
+// make those claims slower. Jobs of priority 0 are the common case,
+// reminders scheduled weeks ahead included. (A merge of the three scans,
+// stopping at the limit, would need no counts, but PostgreSQL takes the
+// rows FOR UPDATE locks as unordered, and would sort all they bring.)
+//
+// The topics' rows are then sorted and the $5 first claimed. So a claim of
+// several topics may lock more rows than it keeps: those stay pending and
+// are unlocked when the statement commits, a moment later. Meanwhile a
+// concurrent claim skips them and takes the next ones, so no job is
+// claimed twice and none is lost; a job may only be taken a claim later
+// than its place in claim order alone would say. With one topic, as most
+// processes have, a claim locks exactly what it claims.
 //
 // The claimed rows are then updated by key, id = ANY of the claimed ids: a
 // read of the primary key whatever the statistics say, where a join with the
@@ -51,14 +68,29 @@ const claimSQL = `WITH claimable AS (
 		SELECT c.id AS claim_id
 		FROM unnest($2::text[], $3::integer[]) AS t(topic, lim)
 		CROSS JOIN LATERAL (
-			SELECT id, run_at FROM _jobs
-			WHERE status = 'pending' AND topic = t.topic AND run_at <= $1
-			ORDER BY run_at
-			LIMIT LEAST(t.lim, $5)
-			FOR UPDATE SKIP LOCKED
+			WITH higher AS (
+				SELECT id, priority, run_at FROM _jobs
+				WHERE status = 'pending' AND priority > 0 AND topic = t.topic AND run_at <= $1
+				ORDER BY priority DESC, run_at, id
+				LIMIT LEAST(t.lim, $5)
+				FOR UPDATE SKIP LOCKED
+			), plain AS (
+				SELECT id, priority, run_at FROM _jobs
+				WHERE status = 'pending' AND priority = 0 AND topic = t.topic AND run_at <= $1
+				ORDER BY run_at, id
+				LIMIT LEAST(t.lim, $5) - (SELECT count(*) FROM higher)
+				FOR UPDATE SKIP LOCKED
+			), lower AS (
+				SELECT id, priority, run_at FROM _jobs
+				WHERE status = 'pending' AND priority < 0 AND topic = t.topic AND run_at <= $1
+				ORDER BY priority DESC, run_at, id
+				LIMIT LEAST(t.lim, $5) - (SELECT count(*) FROM higher) - (SELECT count(*) FROM plain)
+				FOR UPDATE SKIP LOCKED
+			)
+			SELECT * FROM higher UNION ALL SELECT * FROM plain UNION ALL SELECT * FROM lower
 		) AS c
 		WHERE NOT EXISTS (SELECT 1 FROM _jobs_paused_topics AS p WHERE p.topic = t.topic)
-		ORDER BY c.run_at
+		ORDER BY c.priority DESC, c.run_at, c.id
 		LIMIT $5
 	)
 	UPDATE _jobs
@@ -85,10 +117,10 @@ func claimArgs(p driver.ClaimParams) []any {
 
 // Claim locks up to p.Limit runnable jobs in one statement, at most each
 // topic's own limit of each topic, each locked until its topic's
-// LockedUntil, in run_at order through the runnable index, with an
+// LockedUntil, in claim order through the pending indexes, with an
 // asynchronous commit. Concurrent claims of any number of processes skip
 // each other's rows instead of waiting, and never return one job twice. Rows
-// come back ordered by run_at.
+// come back in claim order.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	p.Topics = withRoom(p.Topics)
 	if p.Limit <= 0 || len(p.Topics) == 0 {
@@ -107,7 +139,7 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
 	// RETURNING gives no order.
-	slices.SortStableFunc(claimed, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
+	slices.SortFunc(claimed, claimOrder)
 	return claimed, nil
 }
 
@@ -117,16 +149,33 @@ func withRoom(topics []driver.ClaimTopic) []driver.ClaimTopic {
 	return slices.DeleteFunc(slices.Clone(topics), func(t driver.ClaimTopic) bool { return t.Limit <= 0 })
 }
 
+// claimOrder orders claimed rows as a claim chooses them: highest priority
+// first, then earliest run_at, then id.
+func claimOrder(a, b driver.JobRow) int {
+	return cmp.Or(cmp.Compare(b.Priority, a.Priority), a.RunAt.Compare(b.RunAt), cmp.Compare(a.ID, b.ID))
+}
+
 // nextRunAtSQL reads, for each topic of $1 that is not paused, the
-// earliest run_at of its pending jobs — one step into the runnable index —
-// and returns the earliest of them, or NULL.
-const nextRunAtSQL = `SELECT min((
-		SELECT run_at FROM _jobs
-		WHERE status = 'pending' AND topic = t.topic
-		ORDER BY run_at LIMIT 1
-	))
-	FROM unnest($1::text[]) AS t(topic)
-	WHERE NOT EXISTS (SELECT 1 FROM _jobs_paused_topics AS p WHERE p.topic = t.topic)`
+// earliest run_at of its pending jobs of priority 0 and that of its pending
+// jobs of other priorities — one step into each of their indexes on
+// (topic, run_at) — and returns the earliest of them, or NULL.
+const nextRunAtSQL = `WITH handled(topic) AS (
+		SELECT t.topic FROM unnest($1::text[]) AS t(topic)
+		WHERE NOT EXISTS (SELECT 1 FROM _jobs_paused_topics AS p WHERE p.topic = t.topic)
+	)
+	SELECT min(next) FROM (
+		SELECT (
+			SELECT run_at FROM _jobs
+			WHERE status = 'pending' AND priority = 0 AND topic = h.topic
+			ORDER BY run_at LIMIT 1
+		) AS next FROM handled AS h
+		UNION ALL
+		SELECT (
+			SELECT run_at FROM _jobs
+			WHERE status = 'pending' AND priority <> 0 AND topic = h.topic
+			ORDER BY run_at LIMIT 1
+		) FROM handled AS h
+	) AS n`
 
 // NextRunAt returns the earliest run_at among pending jobs of the topics,
 // paused topics left out: the dispatcher would wake for them in vain.

@@ -27,21 +27,36 @@ func (d *Driver) DeleteCompleted(ctx context.Context, p driver.DeleteCompletedPa
 	return int(tag.RowsAffected()), nil
 }
 
-// waitingTopicsSQL walks the distinct topics of pending jobs one index seek
-// at a time (each step finds the next topic after the last one), and reads
-// each topic's earliest run_at with one more seek: its cost grows with the
-// number of topics, not with the number of pending jobs.
-const waitingTopicsSQL = `WITH RECURSIVE topics(topic) AS (
-		SELECT MIN(topic) FROM _jobs WHERE status = 'pending'
+// waitingTopicsSQL walks the distinct topics of pending jobs of priority 0,
+// and those of pending jobs of other priorities, each in its index on
+// (topic, run_at) and one seek at a time (each step finds the next topic
+// after the last one), and reads each topic's earliest run_at in each with
+// one more seek: its cost grows with the number of topics, not with the
+// number of pending jobs.
+const waitingTopicsSQL = `WITH RECURSIVE
+	default_topics(topic) AS (
+		SELECT MIN(topic) FROM _jobs WHERE status = 'pending' AND priority = 0
 		UNION ALL
-		SELECT (SELECT MIN(topic) FROM _jobs WHERE status = 'pending' AND topic > topics.topic)
-		FROM topics WHERE topics.topic IS NOT NULL
+		SELECT (SELECT MIN(topic) FROM _jobs WHERE status = 'pending' AND priority = 0 AND topic > t.topic)
+		FROM default_topics AS t WHERE t.topic IS NOT NULL
+	),
+	priority_topics(topic) AS (
+		SELECT MIN(topic) FROM _jobs WHERE status = 'pending' AND priority <> 0
+		UNION ALL
+		SELECT (SELECT MIN(topic) FROM _jobs WHERE status = 'pending' AND priority <> 0 AND topic > t.topic)
+		FROM priority_topics AS t WHERE t.topic IS NOT NULL
+	),
+	oldest(topic, run_at) AS (
+		SELECT topic, (SELECT MIN(run_at) FROM _jobs WHERE status = 'pending' AND priority = 0 AND topic = t.topic)
+		FROM default_topics AS t WHERE t.topic IS NOT NULL
+		UNION ALL
+		SELECT topic, (SELECT MIN(run_at) FROM _jobs WHERE status = 'pending' AND priority <> 0 AND topic = t.topic)
+		FROM priority_topics AS t WHERE t.topic IS NOT NULL
 	)
-	SELECT topic, oldest FROM (
-		SELECT topic, (SELECT MIN(run_at) FROM _jobs WHERE status = 'pending' AND topic = topics.topic) AS oldest
-		FROM topics WHERE topic IS NOT NULL
-	) AS w
-	WHERE oldest <= $1 AND NOT EXISTS (SELECT 1 FROM _jobs_paused_topics p WHERE p.topic = w.topic)
+	SELECT topic, MIN(run_at) FROM oldest AS o
+	WHERE NOT EXISTS (SELECT 1 FROM _jobs_paused_topics AS p WHERE p.topic = o.topic)
+	GROUP BY topic
+	HAVING MIN(run_at) <= $1
 	ORDER BY topic`
 
 // WaitingTopics returns the topics whose oldest pending job has been

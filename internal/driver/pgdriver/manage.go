@@ -143,13 +143,17 @@ const requeueSQL = `UPDATE _jobs
 	RETURNING ` + jobColumns
 
 // Requeue moves a failed or cancelled job back to pending and then
-// announces it.
+// announces it. It returns ErrRejected when a pending or processing job of
+// its topic holds its unique key: the unique index refuses it.
 func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.JobRow, error) {
+	var requeued []driver.JobRow
 	rows, err := d.pool.Query(ctx, requeueSQL, p.ID, ts(p.RunAt), ts(p.Now))
-	if err != nil {
-		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", p.ID, err)
+	if err == nil {
+		requeued, err = pgx.CollectRows(rows, scanJob)
 	}
-	requeued, err := pgx.CollectRows(rows, scanJob)
+	if isUniqueViolation(err) {
+		return driver.JobRow{}, keyHeld(p.ID)
+	}
 	if err != nil {
 		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", p.ID, err)
 	}
@@ -158,6 +162,13 @@ func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.Jo
 		return requeued[0], nil
 	}
 	return driver.JobRow{}, d.explainNoChange(ctx, p.ID)
+}
+
+// keyHeld is the error of a Requeue of job id refused because another
+// pending or processing job of its topic holds its unique key.
+func keyHeld(id string) error {
+	return fmt.Errorf("requeue job %s: %w: a pending or processing job of its topic holds its unique key",
+		id, driver.ErrRejected)
 }
 
 // explainNoChange tells why a guarded change of job id changed nothing:

@@ -6,12 +6,13 @@
 //
 // Its SQL is laid out as sqlitedriver's, file by file and constant by
 // constant, so the two read side by side: schema.go (migrations, Migrate),
-// insert.go (insertSQL), claim.go (claimSQL, and nextRunAtSQL for the
-// look-ahead), finish.go (finishSQL, recoverSQL), manage.go (the store's
-// getSQL, listCountSQL and listPageSQL, statsSQL, deleteSQL, requeueSQL),
-// cancel.go (cancelSQL, lostSQL), pause.go (pauseSQL, resumeSQL), janitor.go
-// (deleteCompletedSQL, waitingTopicsSQL) and rows.go (jobColumns, scanning,
-// times, errors). Only PostgreSQL has settings.go (per-statement
+// insert.go (insertSQL, and the jobs that kept one out: insertMissingSQL,
+// keptOutSQL), claim.go (claimSQL, and nextRunAtSQL for the look-ahead),
+// finish.go (finishSQL, recoverSQL), manage.go (the store's getSQL,
+// listCountSQL and listPageSQL, statsSQL, deleteSQL, requeueSQL), cancel.go
+// (cancelSQL, lostSQL), pause.go (pauseSQL, resumeSQL), schedule.go
+// (tickSQL, lastTicksSQL), janitor.go (deleteCompletedSQL,
+// waitingTopicsSQL) and rows.go (jobColumns, scanning, times, errors). Only PostgreSQL has settings.go (per-statement
 // settings), announce.go and listen.go (notifications).
 package pgdriver
 

@@ -67,10 +67,11 @@ func TestCloseLeavesAPoolItWasGiven(t *testing.T) {
 	}
 }
 
-// TestAnnouncesStoredJobsOnly: a stored Insert, a Requeue and the resume of
-// a paused topic each send a notification once they have committed; a
-// failed Insert, a Claim, a Finish, a pause, the resume of a topic that
-// was not paused and a Cancel (told on its own channel) send none.
+// TestAnnouncesStoredJobsOnly: a stored Insert, a Requeue, the resume of a
+// paused topic and a recorded Tick each send a notification once they have
+// committed; a failed Insert, an Insert of a duplicate, a Claim, a Finish, a
+// pause, the resume of a topic that was not paused, a refused Tick and a
+// Cancel (told on its own channel) send none.
 func TestAnnouncesStoredJobsOnly(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	d := openMigrated(t, dsn)
@@ -162,6 +163,36 @@ func TestAnnouncesStoredJobsOnly(t *testing.T) {
 	}
 	if got := notified("after cancel"); len(got) != 0 {
 		t.Fatalf("Cancel sent notifications %q", got)
+	}
+
+	keyed := driver.InsertParams{ID: "keyed", Topic: "t", Payload: []byte(`{}`), RunAt: now, UniqueKey: "K", Now: now}
+	tick := func(job driver.InsertParams) bool {
+		t.Helper()
+		ticked, err := d.Tick(t.Context(), driver.TickParams{Name: "s", Tick: now, Job: job})
+		if err != nil {
+			t.Fatalf("Tick: %v", err)
+		}
+		return ticked
+	}
+	if !tick(keyed) {
+		t.Fatal("Tick not recorded")
+	}
+	if got := notified("after tick"); len(got) != 1 {
+		t.Fatalf("a recorded Tick sent notifications %q, want one", got)
+	}
+	again := keyed
+	again.ID = "again"
+	if tick(again) {
+		t.Fatal("Tick of a recorded tick recorded again")
+	}
+	if got := notified("after a refused tick"); len(got) != 0 {
+		t.Fatalf("a refused Tick sent notifications %q", got)
+	}
+	if rows, err := d.Insert(t.Context(), []driver.InsertParams{again}); err != nil || !rows[0].Duplicate {
+		t.Fatalf("Insert of a held key = %+v, %v; want a duplicate", rows, err)
+	}
+	if got := notified("after a duplicate"); len(got) != 0 {
+		t.Fatalf("an Insert of a duplicate sent notifications %q", got)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 // jobColumns is the select list every scanJob call reads, in its order.
 const jobColumns = `id, topic, payload::text, status, run_at, attempts, max_retries,
-	last_error, locked_until, lock_version, created, updated`
+	last_error, locked_until, lock_version, priority, unique_key, created, updated`
 
 // scanJob reads one row selected with jobColumns; it fits pgx.CollectRows.
 func scanJob(row pgx.CollectableRow) (driver.JobRow, error) {
@@ -26,7 +26,7 @@ func scanJob(row pgx.CollectableRow) (driver.JobRow, error) {
 		lockedUntil         pgtype.Timestamptz
 	)
 	err := row.Scan(&r.ID, &r.Topic, &payload, &r.Status, &runAt, &r.Attempts, &r.MaxRetries,
-		&r.LastError, &lockedUntil, &r.LockVersion, &created, &upd)
+		&r.LastError, &lockedUntil, &r.LockVersion, &r.Priority, &r.UniqueKey, &created, &upd)
 	if err != nil {
 		return driver.JobRow{}, err
 	}
@@ -82,7 +82,7 @@ var refusalClasses = []string{"22", "23", "54"}
 // interpretError maps pgx's errors to the driver's sentinels: no rows is
 // ErrNotFound, an error of one of the refusalClasses is ErrRejected (still
 // wrapping the server's error). Insert handles the unique violation of an
-// id already stored before it gets here. Other errors pass through
+// id already stored, or of a unique key held, before it gets here. Other errors pass through
 // unchanged.
 func interpretError(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -49,6 +49,42 @@ var migrations = []string{
 		topic     text PRIMARY KEY,
 		paused_at timestamptz NOT NULL
 	);`,
+	// 5: priorities, unique keys and schedules. The columns are added in
+	// place (with a constant default, without rewriting the table), so the
+	// jobs of an older table get priority 0 and no key.
+	//
+	// Pending jobs are indexed for claims and look-aheads apart by
+	// priority: those of the default priority 0, almost always all of them,
+	// by (topic, run_at, id), one index as before; the others by (topic,
+	// priority DESC, run_at, id) for claims and by (topic, run_at) for
+	// look-aheads. So a claim reads the due jobs of priority 0 with a range
+	// scan that ends at the first job not yet due, however many wait
+	// behind it, and a job of the default priority costs one index entry
+	// while pending, as it did. The index on (topic, run_at) of all pending
+	// jobs goes: nothing reads it any more.
+	//
+	// A unique key is held by the pending and processing jobs of a topic
+	// only: the partial unique index lets a key be used again once its job
+	// is completed, failed or cancelled.
+	//
+	// _jobs_schedules keeps the last tick of each schedule that enqueued a
+	// job.
+	`ALTER TABLE _jobs
+		ADD COLUMN priority integer NOT NULL DEFAULT 0,
+		ADD COLUMN unique_key text NOT NULL DEFAULT '';
+	CREATE INDEX _jobs_pending_default_idx ON _jobs (topic, run_at, id)
+		WHERE status = 'pending' AND priority = 0;
+	CREATE INDEX _jobs_pending_priority_idx ON _jobs (topic, priority DESC, run_at, id)
+		WHERE status = 'pending' AND priority <> 0;
+	CREATE INDEX _jobs_pending_priority_run_at_idx ON _jobs (topic, run_at)
+		WHERE status = 'pending' AND priority <> 0;
+	DROP INDEX _jobs_runnable_topic_idx;
+	CREATE UNIQUE INDEX _jobs_unique_key_idx ON _jobs (topic, unique_key)
+		WHERE unique_key <> '' AND status IN ('pending', 'processing');
+	CREATE TABLE _jobs_schedules (
+		name      text PRIMARY KEY,
+		last_tick timestamptz NOT NULL
+	);`,
 }
 
 // migrateLockKey identifies the advisory lock that serializes migrations of
@@ -59,6 +95,12 @@ const migrateLockKey int64 = 0x70626a6f6273
 // transaction that holds a transaction-scoped advisory lock, so processes
 // starting at the same time migrate one after the other.
 func (d *Driver) Migrate(ctx context.Context) error {
+	return d.migrate(ctx, len(migrations))
+}
+
+// migrate applies the schema versions newer than the recorded one, up to
+// version, as Migrate does.
+func (d *Driver) migrate(ctx context.Context, version int) error {
 	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLockKey); err != nil {
 			return fmt.Errorf("take the migration lock: %w", err)
@@ -74,7 +116,7 @@ func (d *Driver) Migrate(ctx context.Context) error {
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM _jobs_schema`).Scan(&current); err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
-		for v := current + 1; v <= len(migrations); v++ {
+		for v := current + 1; v <= version; v++ {
 			if _, err := tx.Exec(ctx, migrations[v-1]); err != nil {
 				return fmt.Errorf("apply schema version %d: %w", v, err)
 			}

@@ -11,8 +11,8 @@ import (
 // withSettings).
 const (
 	// indexOrder rules sorting out of the plan, so a statement that reads
-	// pending jobs in run_at order walks the runnable index and stops at its
-	// limit. A job table's statistics are stale by nature: the pending set
+	// pending jobs in the order of a pending index walks the index and
+	// stops at its limit. A job table's statistics are stale by nature: the pending set
 	// swings from empty to a burst of thousands within seconds, while
 	// autovacuum samples the table now and then. On statistics that count
 	// few pending rows the planner prefers a bitmap scan of every runnable
@@ -20,7 +20,7 @@ const (
 	// claim with 20,000 jobs pending, against 0.1 ms for the index walk.
 	//
 	// It also turns JIT compilation off. A claim must still sort the few
-	// rows its per-topic scans bring (see claimSQL), and a sort the
+	// rows its scans bring (see claimSQL), and a sort the
 	// settings rule out is planned at a prohibitive cost, far past
 	// jit_above_cost: PostgreSQL would spend hundreds of milliseconds
 	// compiling a statement that runs in a fraction of one.
@@ -40,8 +40,8 @@ const (
 	// statistics change), rather than plan it anew for each run's
 	// parameters. The planner prices a claim's generic plan a little above
 	// the custom ones, so it would plan every claim again, which makes a
-	// claim take about a quarter longer. The generic plan is the same walk of
-	// the runnable index: indexOrder leaves it no other, and claimSQL
+	// claim take about a quarter longer. The generic plan is the same walks
+	// of the pending indexes: indexOrder leaves it no other, and claimSQL
 	// updates the claimed rows by key.
 	genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
 

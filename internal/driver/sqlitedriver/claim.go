@@ -1,6 +1,7 @@
 package sqlitedriver
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -17,18 +18,19 @@ import (
 )
 
 // Claims and look-aheads read the pending jobs of the topics this process
-// handles, and no others: one range scan per topic of the runnable index,
-// on (topic, run_at) over pending jobs, merged by run_at. However many jobs
-// of other topics wait — handled by another process, or by none — a claim
-// never reads them, and it reads none of a paused topic.
+// handles, and no others, through the pending indexes: those of the
+// default priority 0 by (topic, run_at, id), the others by (topic, priority
+// DESC, run_at, id) and by (topic, run_at). However many jobs of other
+// topics wait — handled by another process, or by none — a claim never
+// reads them, and it reads none of a paused topic.
 
 // Claim locks up to p.Limit runnable jobs in one statement, at most each
 // topic's own limit of each topic, each locked until its topic's
 // LockedUntil. The statement runs under SQLite's single write lock, so the
 // subquery's status check holds for the update; the outer WHERE matches by
-// primary key only, which keeps the claim range scans of the runnable index
-// plus key lookups. RETURNING gives no order, so the rows are sorted by
-// run_at here.
+// primary key only, which keeps the claim range scans of the pending
+// indexes plus key lookups. RETURNING gives no order, so the rows are
+// sorted here, in the order they were chosen.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	p.Topics = withRoom(p.Topics)
 	if p.Limit <= 0 || len(p.Topics) == 0 {
@@ -44,7 +46,7 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
-	slices.SortStableFunc(rows, func(a, b driver.JobRow) int { return a.RunAt.Compare(b.RunAt) })
+	slices.SortFunc(rows, claimOrder)
 	return rows, nil
 }
 
@@ -54,24 +56,31 @@ func withRoom(topics []driver.ClaimTopic) []driver.ClaimTopic {
 	return slices.DeleteFunc(slices.Clone(topics), func(t driver.ClaimTopic) bool { return t.Limit <= 0 })
 }
 
-// claimSQL locks the earliest runnable jobs of `topics` topics, the topic
-// numbered i bound as {:topic<i>}, with its limit {:limit<i>} and its lock
-// expiry {:locked_until<i>}: the SQL depends on the number of topics only.
+// claimOrder orders claimed rows as a claim chooses them: highest priority
+// first, then earliest run_at, then id.
+func claimOrder(a, b driver.JobRow) int {
+	return cmp.Or(cmp.Compare(b.Priority, a.Priority), a.RunAt.Compare(b.RunAt), cmp.Compare(a.ID, b.ID))
+}
+
+// claimSQL locks the first runnable jobs, in claim order, of `topics`
+// topics, the topic numbered i bound as {:topic<i>}, with its limit
+// {:limit<i>} (at most the claim's {:limit}) and its lock expiry
+// {:locked_until<i>}: the SQL depends on the number of topics only, and is
+// prepared once for each.
 //
-// Each topic has arms of its own, range scans of the runnable index in
-// run_at order (see topicArms), and the arms are merged by run_at: SQLite
-// runs each arm as a co-routine and the merge pulls from them only the rows
-// it keeps, so a claim reads about {:limit} index entries in all, without
-// sorting (and, for each topic whose own limit is below the claim's, up to
-// three times that limit more, to find where the topic's arms end). SQLite
-// has no LATERAL join; a correlated form over json_each (one statement for
-// any number of topics) would collect every arm's rows and sort them, which
-// makes even a one-topic claim about three times as slow, and claims are the
-// hot path: so one statement per number of topics, prepared once each. It
-// binds 22 parameters per topic, and SQLite takes 32,766 at most: a claim
-// covers up to about 1,480 topics.
+// Each topic's jobs are a compound of range scans merged in claim order
+// (see topicDue), which stops at the topic's limit. With one topic, as most
+// processes have, that is the claim; with more, the few rows each topic
+// brings are sorted and the claim takes the {:limit} first: it reads at
+// most every topic's limit of index entries, and sorts no more rows.
 //
-// The limit is written "{:limit} + 0" on purpose: SQLite reads a bare bound
+// SQLite has no LATERAL join; a correlated form over json_each (one
+// statement for any number of topics) would collect every topic's due jobs
+// and sort them, so one statement per number of topics. It binds 12
+// parameters per topic, and SQLite takes 32,766 at most: a claim covers up
+// to about 2,700 topics.
+//
+// Limits are written "{:limit} + 0" on purpose: SQLite reads a bare bound
 // LIMIT while it compiles the statement and marks the statement expired
 // whenever that parameter is bound again, so every claim would compile it
 // anew (a fifth of the claim's time); an expression is evaluated when the
@@ -80,9 +89,7 @@ func claimSQL(topics int) string {
 	return `UPDATE _jobs
 	SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
 		locked_until = ` + topicLock(topics) + `, updated = {:now}
-	WHERE id IN (SELECT id FROM (
-	` + earliestDue(topics) + `
-	))
+	WHERE id IN (` + firstDue(topics) + `)
 	RETURNING ` + jobColumns
 }
 
@@ -98,67 +105,68 @@ func topicLock(topics int) string {
 	return b.String()
 }
 
-// maxArms is the most arms one compound SELECT merges: SQLite refuses a
-// compound of more terms (SQLITE_LIMIT_COMPOUND_SELECT). Beyond maxArms
-// arms, they are merged in groups, and the groups merged in turn, each
-// group sorting the few rows it keeps.
-const maxArms = 500
+// maxTerms is the most SELECTs one compound SELECT joins: SQLite refuses a
+// compound of more terms (SQLITE_LIMIT_COMPOUND_SELECT). Beyond maxTerms
+// topics, their SELECTs are joined in groups, and the groups in turn.
+const maxTerms = 500
 
-// earliestDue selects the id and run_at of the {:limit} earliest due
-// pending jobs of `topics` topics, two arms per topic.
-func earliestDue(topics int) string {
-	var arms []string
-	for i := range topics {
-		arms = append(arms, topicArms(strconv.Itoa(i))...)
+// firstDue selects the ids of the {:limit} first due pending jobs, in claim
+// order, of `topics` topics, at most each topic's limit of each.
+func firstDue(topics int) string {
+	if topics == 1 {
+		return `SELECT id FROM (` + topicDue("0") + `)`
 	}
-	for len(arms) > maxArms {
+	terms := make([]string, topics)
+	for i := range terms {
+		terms[i] = `SELECT id, priority, run_at FROM (` + topicDue(strconv.Itoa(i)) + `)`
+	}
+	for len(terms) > maxTerms {
 		var groups []string
-		for group := range slices.Chunk(arms, maxArms) {
-			groups = append(groups, `SELECT id, run_at FROM (`+mergedByRunAt(group)+`)`)
+		for group := range slices.Chunk(terms, maxTerms) {
+			groups = append(groups, `SELECT id, priority, run_at FROM (`+unionAll(group)+`)`)
 		}
-		arms = groups
+		terms = groups
 	}
-	return mergedByRunAt(arms)
+	return `SELECT id FROM (` + unionAll(terms) + `)
+	ORDER BY priority DESC, run_at, id LIMIT {:limit} + 0`
 }
 
-// topicArms are the arms of the topic numbered n, which together hold its
-// due jobs up to its limit, in the runnable index's order (run_at, then
-// rowid): the jobs due before its last job within the limit, and those due
-// at the same time as that job, up to it — so that a limit holds among jobs
-// due at one instant, as a batch enqueued at once is. The last job within
-// the limit is looked for only when the topic's limit is below the claim's
-// (otherwise the claim's own limit is the topic's); when it is not looked
-// for, or fewer jobs are due than the limit, the first arm holds every due
-// job and the second none.
+// topicDue selects the id, priority and run_at of the {:limit<n>} first due
+// pending jobs of the topic numbered n, in claim order: three range scans,
+// each in the order of its index, merged. SQLite runs each scan as a
+// co-routine and the merge pulls from them only the rows it keeps, so the
+// topic costs about {:limit<n>} index entries, without sorting.
 //
-// A LIMIT of the topic's own on its arm would be simpler, but the arm would
-// then be a subquery, and SQLite merges the order of index scans, not the
-// order of subqueries: each would be sorted in a temporary B-tree, which
-// makes a claim of several topics about ten times as slow.
+// The jobs of priority 0 are read from their own index up to the first one
+// not due yet: jobs scheduled ahead, however many, cost nothing. Those of
+// higher priorities, and those of lower ones, are read from theirs in
+// priority order, their run_at checked entry by entry: jobs of a priority
+// other than 0 scheduled ahead are read by every claim of their topic
+// until it finds enough due ones, so great numbers of them make those
+// claims slower. Jobs of priority 0 are the common case, reminders
+// scheduled weeks ahead included.
 //
-// An arm of a paused topic reads nothing: its pause check is a constant of
-// the statement, evaluated before its scan.
-func topicArms(n string) []string {
-	last := func(column string) string {
-		return `(SELECT ` + column + ` FROM _jobs INDEXED BY _jobs_runnable_topic_idx
-			WHERE status = 'pending' AND topic = {:topic` + n + `} AND run_at <= {:now}
-			ORDER BY run_at, rowid LIMIT ({:limit` + n + `} < {:limit}) OFFSET {:limit` + n + `} - 1)`
-	}
-	arm := func(bound string) string {
-		return `SELECT id, run_at FROM _jobs INDEXED BY _jobs_runnable_topic_idx
-		WHERE status = 'pending' AND topic = {:topic` + n + `} AND ` + bound + `
+// Each scan of a paused topic reads nothing: its pause check is a constant
+// of the statement, evaluated before the scan.
+func topicDue(n string) string {
+	scan := func(index, priority string) string {
+		return `SELECT id, priority, run_at FROM _jobs INDEXED BY ` + index + `
+		WHERE status = 'pending' AND ` + priority + ` AND topic = {:topic` + n + `} AND run_at <= {:now}
 			AND NOT EXISTS (SELECT 1 FROM _jobs_paused_topics WHERE topic = {:topic` + n + `})`
 	}
-	return []string{
-		arm(`run_at < COALESCE(` + last("run_at") + `, {:now} + 1)`),
-		arm(`run_at = ` + last("run_at") + ` AND rowid <= ` + last("rowid")),
-	}
+	return unionAll([]string{
+		// "priority <> 0" is the index's own condition: SQLite uses a
+		// partial index only for a query that states it.
+		scan("_jobs_pending_priority_idx", "priority <> 0 AND priority > 0"),
+		scan("_jobs_pending_default_idx", "priority = 0"),
+		scan("_jobs_pending_priority_idx", "priority <> 0 AND priority < 0"),
+	}) + `
+	ORDER BY priority DESC, run_at, id LIMIT {:limit` + n + `} + 0`
 }
 
-// mergedByRunAt makes arms, SELECTs of id and run_at, one compound that
-// keeps the {:limit} earliest of their rows.
-func mergedByRunAt(arms []string) string {
-	return strings.Join(arms, "\n\tUNION ALL ") + "\n\tORDER BY run_at LIMIT {:limit} + 0"
+// unionAll joins SELECTs into one compound SELECT.
+func unionAll(selects []string) string {
+	return strings.Join(selects, "\n\tUNION ALL ")
 }
 
 // claimParams are the parameters of claimSQL for p.
@@ -170,7 +178,7 @@ func claimParams(p driver.ClaimParams) dbx.Params {
 	for i, topic := range p.Topics {
 		n := strconv.Itoa(i)
 		params["topic"+n] = topic.Topic
-		params["limit"+n] = topic.Limit
+		params["limit"+n] = min(topic.Limit, p.Limit)
 		params["locked_until"+n] = lockMicros(topic.LockedUntil)
 	}
 	return params
@@ -215,15 +223,26 @@ func (c *claimStatements) close() {
 }
 
 // nextRunAtSQL reads, for each topic of a JSON array that is not paused,
-// the earliest run_at of its pending jobs — one step into the runnable
-// index — and returns the earliest of them, or NULL.
-const nextRunAtSQL = `SELECT MIN((
-		SELECT run_at FROM _jobs INDEXED BY _jobs_runnable_topic_idx
-		WHERE status = 'pending' AND topic = t.value
-		ORDER BY run_at LIMIT 1
-	))
-	FROM json_each({:topics}) AS t
-	WHERE NOT EXISTS (SELECT 1 FROM _jobs_paused_topics WHERE topic = t.value)`
+// the earliest run_at of its pending jobs of priority 0 and that of its
+// pending jobs of other priorities — one step into each of their indexes
+// on (topic, run_at) — and returns the earliest of them, or NULL.
+const nextRunAtSQL = `WITH handled(topic) AS (
+		SELECT t.value FROM json_each({:topics}) AS t
+		WHERE NOT EXISTS (SELECT 1 FROM _jobs_paused_topics WHERE topic = t.value)
+	)
+	SELECT MIN(next) FROM (
+		SELECT (
+			SELECT run_at FROM _jobs INDEXED BY _jobs_pending_default_idx
+			WHERE status = 'pending' AND priority = 0 AND topic = h.topic
+			ORDER BY run_at LIMIT 1
+		) AS next FROM handled AS h
+		UNION ALL
+		SELECT (
+			SELECT run_at FROM _jobs INDEXED BY _jobs_pending_priority_run_at_idx
+			WHERE status = 'pending' AND priority <> 0 AND topic = h.topic
+			ORDER BY run_at LIMIT 1
+		) FROM handled AS h
+	)`
 
 // NextRunAt returns the earliest run_at among pending jobs of the topics,
 // paused topics left out: the dispatcher would wake for them in vain.

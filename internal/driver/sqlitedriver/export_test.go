@@ -2,6 +2,7 @@ package sqlitedriver
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/pocketbase/dbx"
@@ -13,6 +14,15 @@ import (
 // detail line per step, each indented by its depth in the plan.
 func ExplainClaim(ctx context.Context, d *Driver, p driver.ClaimParams) (string, error) {
 	return explain(ctx, d, claimSQL(len(p.Topics)), claimParams(p))
+}
+
+// ExplainNextRunAt returns SQLite's plan of the NextRunAt statement for p.
+func ExplainNextRunAt(ctx context.Context, d *Driver, p driver.NextRunAtParams) (string, error) {
+	encoded, err := json.Marshal(p.Topics)
+	if err != nil {
+		return "", err
+	}
+	return explain(ctx, d, nextRunAtSQL, dbx.Params{"topics": string(encoded)})
 }
 
 // ExplainWaitingTopics returns SQLite's plan of the WaitingTopics statement.
@@ -39,4 +49,10 @@ func explain(ctx context.Context, d *Driver, sql string, params dbx.Params) (str
 		lines[i] = strings.Repeat("  ", depth[s.ID]) + s.Detail
 	}
 	return strings.Join(lines, "\n"), nil
+}
+
+// MigrateTo applies the schema versions newer than the recorded one, up to
+// version, as Migrate does.
+func MigrateTo(ctx context.Context, d *Driver, version int) error {
+	return d.migrate(ctx, version)
 }

@@ -2,6 +2,7 @@ package sqlitedriver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/pocketbase/dbx"
@@ -9,17 +10,31 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
-// insertSQL stores one pending job; an id already stored is left alone.
-const insertSQL = `INSERT INTO _jobs (id, topic, payload, status, run_at, max_retries, created, updated)
-	VALUES ({:id}, {:topic}, {:payload}, 'pending', {:run_at}, {:max_retries}, {:now}, {:now})
-	ON CONFLICT (id) DO NOTHING`
+// insertSQL stores one pending job, unless its id is stored already or its
+// unique key is held by a pending or processing job of its topic: then it
+// changes nothing.
+const insertSQL = `INSERT INTO _jobs (id, topic, payload, status, run_at, max_retries, priority, unique_key, created, updated)
+	VALUES ({:id}, {:topic}, {:payload}, 'pending', {:run_at}, {:max_retries}, {:priority}, {:unique_key}, {:now}, {:now})
+	ON CONFLICT DO NOTHING`
+
+// keyHolderSQL reads the pending or processing job of a topic that holds a
+// unique key, through the unique index (whose condition it states, as
+// SQLite uses a partial index only for a query that does).
+const keyHolderSQL = `SELECT ` + jobColumns + ` FROM _jobs
+	WHERE topic = {:topic} AND unique_key = {:unique_key}
+		AND unique_key <> '' AND status IN ('pending', 'processing')`
 
 // Insert stores new pending jobs in one transaction. An id already stored
 // is left as it is and comes back as stored, so repeating an insert is
-// harmless.
+// harmless. A job whose unique key a pending or processing job of its topic
+// holds, stored before or earlier in jobs, comes back as that job, marked
+// Duplicate. The transaction holds SQLite's write lock from its first
+// insert, so no job can take or free a key between an insert that found it
+// taken and the read of its holder.
 func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
-	if _, autocommit := d.write.(*dbx.DB); autocommit && len(jobs) == 1 {
-		// One job needs no transaction of its own: one prepared statement.
+	if _, autocommit := d.write.(*dbx.DB); autocommit && len(jobs) == 1 && jobs[0].UniqueKey == "" {
+		// One job without a key needs no transaction of its own: one
+		// prepared statement.
 		var row driver.JobRow
 		err := d.insertStmt.use(d.write, insertSQL, func(q *dbx.Query) error {
 			var err error
@@ -51,7 +66,7 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 }
 
 // insertOne runs the prepared insertSQL for j and returns the row as stored,
-// reading it back through db when the id was already there.
+// reading through db the job that kept it from being inserted, if any.
 func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.InsertParams) (driver.JobRow, error) {
 	res, err := q.WithContext(ctx).Bind(dbx.Params{
 		"id":          j.ID,
@@ -59,6 +74,8 @@ func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.Inser
 		"payload":     string(j.Payload),
 		"run_at":      micros(j.RunAt),
 		"max_retries": j.MaxRetries,
+		"priority":    j.Priority,
+		"unique_key":  j.UniqueKey,
 		"now":         micros(j.Now),
 	}).Execute()
 	if err != nil {
@@ -69,11 +86,31 @@ func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.Inser
 		return driver.JobRow{}, fmt.Errorf("insert job %s: %w", j.ID, err)
 	}
 	if n == 0 {
-		stored, err := getJob(ctx, db, j.ID)
+		stored, err := conflicting(ctx, db, j)
 		if err != nil {
-			return driver.JobRow{}, fmt.Errorf("read stored job %s: %w", j.ID, err)
+			return driver.JobRow{}, fmt.Errorf("read the job stored instead of %s: %w", j.ID, err)
 		}
 		return stored, nil
 	}
 	return j.PendingRow(), nil
+}
+
+// conflicting returns the job that kept j from being inserted: the job
+// with its id, or else the holder of its unique key, marked Duplicate.
+func conflicting(ctx context.Context, db dbx.Builder, j driver.InsertParams) (driver.JobRow, error) {
+	stored, err := getJob(ctx, db, j.ID)
+	if !errors.Is(err, driver.ErrNotFound) || j.UniqueKey == "" {
+		return stored, err
+	}
+	rows, err := queryRows(db.NewQuery(keyHolderSQL).WithContext(ctx).
+		Bind(dbx.Params{"topic": j.Topic, "unique_key": j.UniqueKey}))
+	if err != nil {
+		return driver.JobRow{}, err
+	}
+	if len(rows) == 0 {
+		return driver.JobRow{}, driver.ErrNotFound
+	}
+	holder := rows[0]
+	holder.Duplicate = true
+	return holder, nil
 }

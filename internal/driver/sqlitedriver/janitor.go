@@ -28,24 +28,43 @@ func (d *Driver) DeleteCompleted(ctx context.Context, p driver.DeleteCompletedPa
 	return int(n), err
 }
 
-// waitingTopicsSQL walks the distinct topics of pending jobs one index seek
-// at a time (each step finds the next topic after the last one), and reads
-// each topic's earliest run_at with one more seek: its cost grows with the
-// number of topics, not with the number of pending jobs. INDEXED BY keeps
-// SQLite from finding the first topic through the status index, which
-// would read every pending job.
-const waitingTopicsSQL = `WITH RECURSIVE topics(topic) AS (
-		SELECT MIN(topic) FROM _jobs INDEXED BY _jobs_runnable_topic_idx WHERE status = 'pending'
+// waitingTopicsSQL walks the distinct topics of pending jobs of priority 0,
+// and those of pending jobs of other priorities, each in its index on
+// (topic, run_at) and one seek at a time (each step finds the next topic
+// after the last one), and reads each topic's earliest run_at in each with
+// one more seek: its cost grows with the number of topics, not with the
+// number of pending jobs. INDEXED BY keeps SQLite from finding the first
+// topic through the status index, which would read every pending job.
+const waitingTopicsSQL = `WITH RECURSIVE
+	default_topics(topic) AS (
+		SELECT MIN(topic) FROM _jobs INDEXED BY _jobs_pending_default_idx
+		WHERE status = 'pending' AND priority = 0
 		UNION ALL
-		SELECT (SELECT MIN(topic) FROM _jobs INDEXED BY _jobs_runnable_topic_idx
-			WHERE status = 'pending' AND topic > topics.topic)
-		FROM topics WHERE topics.topic IS NOT NULL
+		SELECT (SELECT MIN(topic) FROM _jobs INDEXED BY _jobs_pending_default_idx
+			WHERE status = 'pending' AND priority = 0 AND topic > t.topic)
+		FROM default_topics AS t WHERE t.topic IS NOT NULL
+	),
+	priority_topics(topic) AS (
+		SELECT MIN(topic) FROM _jobs INDEXED BY _jobs_pending_priority_run_at_idx
+		WHERE status = 'pending' AND priority <> 0
+		UNION ALL
+		SELECT (SELECT MIN(topic) FROM _jobs INDEXED BY _jobs_pending_priority_run_at_idx
+			WHERE status = 'pending' AND priority <> 0 AND topic > t.topic)
+		FROM priority_topics AS t WHERE t.topic IS NOT NULL
+	),
+	oldest(topic, run_at) AS (
+		SELECT topic, (SELECT MIN(run_at) FROM _jobs INDEXED BY _jobs_pending_default_idx
+			WHERE status = 'pending' AND priority = 0 AND topic = t.topic)
+		FROM default_topics AS t WHERE t.topic IS NOT NULL
+		UNION ALL
+		SELECT topic, (SELECT MIN(run_at) FROM _jobs INDEXED BY _jobs_pending_priority_run_at_idx
+			WHERE status = 'pending' AND priority <> 0 AND topic = t.topic)
+		FROM priority_topics AS t WHERE t.topic IS NOT NULL
 	)
-	SELECT topic, oldest FROM (
-		SELECT topic, (SELECT MIN(run_at) FROM _jobs WHERE status = 'pending' AND topic = topics.topic) AS oldest
-		FROM topics WHERE topic IS NOT NULL
-	) AS w
-	WHERE oldest <= {:since} AND NOT EXISTS (SELECT 1 FROM _jobs_paused_topics p WHERE p.topic = w.topic)
+	SELECT topic, MIN(run_at) FROM oldest AS o
+	WHERE NOT EXISTS (SELECT 1 FROM _jobs_paused_topics AS p WHERE p.topic = o.topic)
+	GROUP BY topic
+	HAVING MIN(run_at) <= {:since}
 	ORDER BY topic`
 
 // WaitingTopics returns the topics whose oldest pending job has been

@@ -141,14 +141,19 @@ func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
 }
 
 // requeueSQL moves a failed or cancelled job back to pending with its
-// attempts reset.
+// attempts reset, unless a pending or processing job of its topic holds its
+// unique key: the unique index would refuse it, in words SQLite's drivers
+// word each their own way.
 const requeueSQL = `UPDATE _jobs
 	SET status = 'pending', attempts = 0, run_at = {:run_at}, locked_until = 0, updated = {:now}
 	WHERE id = {:id} AND status IN ('failed', 'cancelled')
+		AND NOT EXISTS (SELECT 1 FROM _jobs AS holder
+			WHERE holder.topic = _jobs.topic AND holder.unique_key = _jobs.unique_key
+				AND holder.unique_key <> '' AND holder.status IN ('pending', 'processing'))
 	RETURNING ` + jobColumns
 
 // Requeue moves a failed or cancelled job back to pending with its attempts
-// reset.
+// reset. It returns ErrRejected when the job's unique key is held.
 func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.JobRow, error) {
 	rows, err := queryRows(d.write.NewQuery(requeueSQL).WithContext(ctx).
 		Bind(dbx.Params{"id": p.ID, "run_at": micros(p.RunAt), "now": micros(p.Now)}))
@@ -158,7 +163,21 @@ func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.Jo
 	if len(rows) == 1 {
 		return rows[0], nil
 	}
-	return driver.JobRow{}, d.explainNoChange(ctx, p.ID)
+	job, err := getJob(ctx, d.read, p.ID)
+	if err != nil {
+		return driver.JobRow{}, err
+	}
+	if job.Status == driver.StatusFailed || job.Status == driver.StatusCancelled {
+		return driver.JobRow{}, keyHeld(p.ID)
+	}
+	return driver.JobRow{}, driver.ErrWrongStatus
+}
+
+// keyHeld is the error of a Requeue of job id refused because another
+// pending or processing job of its topic holds its unique key.
+func keyHeld(id string) error {
+	return fmt.Errorf("requeue job %s: %w: a pending or processing job of its topic holds its unique key",
+		id, driver.ErrRejected)
 }
 
 // explainNoChange tells why a guarded change of job id changed nothing:

@@ -59,19 +59,50 @@ var outboxSchema = []string{
 	)`,
 }
 
-// Migrate creates the outbox tables.
+// outboxColumns are the columns added to both outbox tables after their
+// first release, each with its definition. SQLite has no ADD COLUMN IF NOT
+// EXISTS: Migrate adds each one a table lacks.
+var outboxColumns = []struct{ name, definition string }{
+	{"priority", "INTEGER NOT NULL DEFAULT 0"},
+	{"unique_key", "TEXT NOT NULL DEFAULT ''"},
+}
+
+// outboxHasColumnSQL tells whether the table {:table} has the column
+// {:column}.
+const outboxHasColumnSQL = `SELECT COUNT(*) FROM pragma_table_info({:table}) WHERE name = {:column}`
+
+// Migrate creates the outbox tables, or adds the columns they lack.
 func (o *Outbox) Migrate(ctx context.Context) error {
 	for _, statement := range outboxSchema {
 		if _, err := o.db.NewQuery(statement).WithContext(ctx).Execute(); err != nil {
 			return fmt.Errorf("create the outbox tables: %w", err)
 		}
 	}
+	for _, table := range []string{"_jobs_outbox", "_jobs_outbox_rejected"} {
+		for _, c := range outboxColumns {
+			var has int
+			err := o.db.NewQuery(outboxHasColumnSQL).WithContext(ctx).
+				Bind(dbx.Params{"table": table, "column": c.name}).Row(&has)
+			if err != nil {
+				return fmt.Errorf("read the columns of %s: %w", table, err)
+			}
+			if has > 0 {
+				continue
+			}
+			// Both names are constants of this file, never input.
+			_, err = o.db.NewQuery(`ALTER TABLE ` + table + ` ADD COLUMN ` + c.name + ` ` + c.definition).
+				WithContext(ctx).Execute()
+			if err != nil {
+				return fmt.Errorf("add column %s to %s: %w", c.name, table, err)
+			}
+		}
+	}
 	return nil
 }
 
 // outboxAddSQL writes one job to the outbox.
-const outboxAddSQL = `INSERT INTO _jobs_outbox (id, topic, payload, run_at, max_retries, created)
-	VALUES ({:id}, {:topic}, {:payload}, {:run_at}, {:max_retries}, {:created})`
+const outboxAddSQL = `INSERT INTO _jobs_outbox (id, topic, payload, run_at, max_retries, priority, unique_key, created)
+	VALUES ({:id}, {:topic}, {:payload}, {:run_at}, {:max_retries}, {:priority}, {:unique_key}, {:created})`
 
 // Add writes jobs to the outbox (normally in a transaction).
 func (o *Outbox) Add(ctx context.Context, jobs []driver.InsertParams) error {
@@ -84,6 +115,8 @@ func (o *Outbox) Add(ctx context.Context, jobs []driver.InsertParams) error {
 			"payload":     string(j.Payload),
 			"run_at":      micros(j.RunAt),
 			"max_retries": j.MaxRetries,
+			"priority":    j.Priority,
+			"unique_key":  j.UniqueKey,
 			"created":     micros(j.Now),
 		}).Execute()
 		if err != nil {
@@ -94,7 +127,7 @@ func (o *Outbox) Add(ctx context.Context, jobs []driver.InsertParams) error {
 }
 
 // outboxPeekSQL reads the oldest outbox jobs.
-const outboxPeekSQL = `SELECT id, topic, payload, run_at, max_retries, created
+const outboxPeekSQL = `SELECT id, topic, payload, run_at, max_retries, priority, unique_key, created
 	FROM _jobs_outbox ORDER BY created LIMIT {:limit}`
 
 // Peek returns up to limit of the oldest outbox jobs, leaving them in place.
@@ -111,7 +144,7 @@ func (o *Outbox) Peek(ctx context.Context, limit int) ([]driver.InsertParams, er
 			payload        string
 			runAt, created int64
 		)
-		if err := rows.Scan(&j.ID, &j.Topic, &payload, &runAt, &j.MaxRetries, &created); err != nil {
+		if err := rows.Scan(&j.ID, &j.Topic, &payload, &runAt, &j.MaxRetries, &j.Priority, &j.UniqueKey, &created); err != nil {
 			return nil, fmt.Errorf("read the outbox: %w", err)
 		}
 		j.Payload = []byte(payload)
@@ -149,8 +182,8 @@ func (o *Outbox) Remove(ctx context.Context, jobs []driver.InsertParams) error {
 // before; outboxDeleteSQL then deletes it from the outbox.
 const (
 	outboxRejectSQL = `INSERT INTO _jobs_outbox_rejected
-			(id, topic, payload, run_at, max_retries, created, error, rejected)
-		SELECT id, topic, payload, run_at, max_retries, created, {:error}, {:rejected}
+			(id, topic, payload, run_at, max_retries, priority, unique_key, created, error, rejected)
+		SELECT id, topic, payload, run_at, max_retries, priority, unique_key, created, {:error}, {:rejected}
 		FROM _jobs_outbox WHERE id = {:id}
 		ON CONFLICT (id) DO NOTHING`
 	outboxDeleteSQL = `DELETE FROM _jobs_outbox WHERE id = {:id}`

@@ -2,32 +2,46 @@ package sqlitedriver_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pocketbase/dbx"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/sqlitedriver"
 )
 
-// How SQLite's plan names the range scans of the runnable index for one
-// topic: of the jobs due before the topic's last job within its limit (and
-// of the look-up of that job), and of the jobs due with it, up to it.
+// How SQLite's plan names the range scans of the pending indexes for one
+// topic: of its due jobs of higher priorities than 0, of priority 0 (a
+// range that ends at the claim's now), and of lower priorities; and the
+// other steps of a claim: the pause checks, the look-ups of the claimed
+// jobs by key, and the sort of the rows of several topics.
 const (
-	runnableBefore = "SEARCH _jobs USING INDEX _jobs_runnable_topic_idx (topic=? AND run_at<?)"
-	runnableWith   = "SEARCH _jobs USING INDEX _jobs_runnable_topic_idx (topic=? AND run_at=? AND rowid<?)"
-	lastWithin     = "SEARCH _jobs USING COVERING INDEX _jobs_runnable_topic_idx (topic=? AND run_at<?)"
-	pausedLookup   = "SEARCH _jobs_paused_topics USING COVERING INDEX sqlite_autoindex__jobs_paused_topics_1 (topic=?)"
-	keyLookup      = "SEARCH _jobs USING COVERING INDEX sqlite_autoindex__jobs_1 (id=?)"
+	higherDue    = "SEARCH _jobs USING COVERING INDEX _jobs_pending_priority_idx (topic=? AND priority>?)"
+	plainDue     = "SEARCH _jobs USING COVERING INDEX _jobs_pending_default_idx (topic=? AND run_at<?)"
+	lowerDue     = "SEARCH _jobs USING COVERING INDEX _jobs_pending_priority_idx (topic=? AND priority<?)"
+	pausedLookup = "SEARCH _jobs_paused_topics USING COVERING INDEX sqlite_autoindex__jobs_paused_topics_1 (topic=?)"
+	keyLookup    = "SEARCH _jobs USING COVERING INDEX sqlite_autoindex__jobs_1 (id=?)"
+	topicsSort   = "USE TEMP B-TREE FOR ORDER BY"
 )
 
-// TestClaimReadsEachTopicFromTheRunnableIndex: with thousands of jobs of
-// the claimed topics pending and thousands of another topic due before
-// them, on a table analyzed and on one never analyzed, a claim reads each
-// of its topics with range scans of the runnable index, merged in run_at
-// order, and looks up whether the topic is paused once: it neither scans
-// the table nor sorts, and runs no subquery per row.
-func TestClaimReadsEachTopicFromTheRunnableIndex(t *testing.T) {
+// TestClaimReadsEachTopicFromThePendingIndexes: with thousands of jobs of
+// the claimed topics pending, thousands of another topic due before them,
+// and a claimed topic with a few jobs due and backlogs of thousands of jobs
+// each — due at a low priority, completed, and of the default priority but
+// due only in a month — on a table analyzed and on one never analyzed, a
+// claim reads each of its topics with three range scans of the pending
+// indexes, merged in claim order, and looks up whether the topic is paused
+// once per scan: it neither scans the table nor sorts any topic's jobs, and
+// runs no subquery per row. The scan of priority 0 ends at the claim's now,
+// so it reads nothing of the jobs due later, though fewer jobs are due than
+// the limit; the scan of lower priorities comes last in claim order, so the
+// merge reads no more of that backlog than the claim takes, and one row;
+// completed jobs are in no pending index. With several topics, the few rows
+// the topics bring are sorted once.
+func TestClaimReadsEachTopicFromThePendingIndexes(t *testing.T) {
 	write, read := openDB(t)
 	d := sqlitedriver.New(write, read)
 	if err := d.Migrate(t.Context()); err != nil {
@@ -43,30 +57,66 @@ func TestClaimReadsEachTopicFromTheRunnableIndex(t *testing.T) {
 	if _, err := d.Insert(t.Context(), jobs); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
+	addBacklogs(t, write, "backlogged", now)
 	for _, analyzed := range []bool{false, true} {
 		if analyzed {
 			if _, err := write.NewQuery(`ANALYZE`).Execute(); err != nil {
 				t.Fatalf("ANALYZE: %v", err)
 			}
 		}
-		for _, topics := range [][]string{{"t0"}, {"t0", "t1", "t2"}} {
+		for _, topics := range [][]string{{"t0"}, {"t0", "t1", "t2"}, {"backlogged"}, {"t0", "backlogged"}} {
 			plan, err := sqlitedriver.ExplainClaim(t.Context(), d, claimOf(topics, now))
 			if err != nil {
 				t.Fatalf("explain the claim of %v: %v", topics, err)
 			}
 			if problems := claimPlanProblems(plan, len(topics)); len(problems) > 0 {
-				t.Errorf("analyzed %v: the claim of %v does not read each topic from the runnable index, and only that:\n%s\n%s",
+				t.Errorf("analyzed %v: the claim of %v does not read each topic from the pending indexes, and only that:\n%s\n%s",
 					analyzed, topics, strings.Join(problems, "\n"), plan)
 			}
 		}
 	}
 }
 
+// addBacklogs adds to topic, in one statement each, a job due at priority
+// 5 and two due at priority 0, and backlogs of backlogSize jobs each: due at
+// priority -1, completed, and of priority 0 due in a month.
+func addBacklogs(t *testing.T, db *dbx.DB, topic string, now time.Time) {
+	t.Helper()
+	for _, jobs := range []struct {
+		name   string
+		count  int
+		values string // status, run_at and priority of job n
+	}{
+		{"high", 1, `'pending', {:now} - n, 5`},
+		{"plain", 2, `'pending', {:now} - n, 0`},
+		{"low", backlogSize, `'pending', {:now} - 3600000000 - n, -1`},
+		{"completed", backlogSize, `'completed', {:now} - 3600000000 - n, 0`},
+		{"delayed", backlogSize, `'pending', {:now} + 2592000000000 + n, 0`},
+	} {
+		_, err := db.NewQuery(`WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {:count})
+			INSERT INTO _jobs (id, topic, payload, status, run_at, priority, created, updated)
+			SELECT {:name} || n, {:topic}, '{}', ` + jobs.values + `, {:now}, {:now} FROM seq`).
+			Bind(dbx.Params{"name": jobs.name, "count": jobs.count, "topic": topic, "now": now.UnixMicro()}).Execute()
+		if err != nil {
+			t.Fatalf("add the %s jobs: %v", jobs.name, err)
+		}
+	}
+}
+
+// backlogSize is the size of each backlog of addBacklogs: large enough for
+// the statistics of an analyzed table to tell of them. What the test checks
+// is the plan, whatever the sizes; BenchmarkClaimPastBacklogs of the jobs
+// package times claims past backlogs of 100,000 jobs.
+const backlogSize = 5000
+
 // claimPlanProblems returns what is wrong with plan, the plan of a claim
 // of `topics` topics.
 func claimPlanProblems(plan string, topics int) []string {
 	var problems []string
-	steps := map[string]int{runnableBefore: topics, runnableWith: topics, lastWithin: 3 * topics, pausedLookup: 2 * topics}
+	steps := map[string]int{higherDue: topics, plainDue: topics, lowerDue: topics, pausedLookup: 3 * topics, keyLookup: 1}
+	if topics > 1 {
+		steps[topicsSort] = 1
+	}
 	for step, want := range steps {
 		if got := strings.Count(plan, step); got != want {
 			problems = append(problems, fmt.Sprintf("%d steps %q, want %d", got, step, want))
@@ -74,10 +124,10 @@ func claimPlanProblems(plan string, topics int) []string {
 	}
 	for _, line := range strings.Split(plan, "\n") {
 		line = strings.TrimSpace(line)
-		if strings.Contains(line, " _jobs ") && steps[line] == 0 && line != keyLookup {
+		if strings.Contains(line, " _jobs ") && steps[line] == 0 {
 			problems = append(problems, "reads the jobs otherwise: "+line)
 		}
-		if strings.Contains(line, "TEMP B-TREE") || strings.Contains(line, "CORRELATED") {
+		if strings.Contains(line, "TEMP B-TREE") && line != topicsSort || strings.Contains(line, "CORRELATED") {
 			problems = append(problems, line)
 		}
 	}
@@ -93,29 +143,46 @@ func claimOf(topics []string, now time.Time) driver.ClaimParams {
 	return p
 }
 
-// TestWaitingTopicsSeeksTheRunnableIndex: with thousands of pending jobs,
-// looking for the topics that wait seeks the runnable index once per topic
-// (and once more for its oldest job): it never scans the table.
-func TestWaitingTopicsSeeksTheRunnableIndex(t *testing.T) {
+// TestLookAheadsSeekThePendingIndexes: with thousands of pending jobs, of
+// priority 0 and of others, the look-ahead to the next delayed job seeks
+// each pending index on (topic, run_at) once per topic, and looking for the
+// topics that wait seeks each once per topic (and once more for its oldest
+// job): neither scans the table.
+func TestLookAheadsSeekThePendingIndexes(t *testing.T) {
 	write, read := openDB(t)
 	d := sqlitedriver.New(write, read)
 	if err := d.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	now := time.Now()
-	if _, err := d.Insert(t.Context(), handledJobs(now)); err != nil {
+	jobs := handledJobs(now)
+	for i := range jobs {
+		jobs[i].Priority = i%3 - 1
+	}
+	if _, err := d.Insert(t.Context(), jobs); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
-	plan, err := sqlitedriver.ExplainWaitingTopics(t.Context(), d, driver.WaitingParams{RunnableSince: now})
+	nextRunAt, err := sqlitedriver.ExplainNextRunAt(t.Context(), d, driver.NextRunAtParams{Topics: []string{"t0", "t1"}})
+	if err != nil {
+		t.Fatalf("explain NextRunAt: %v", err)
+	}
+	waitingTopics, err := sqlitedriver.ExplainWaitingTopics(t.Context(), d, driver.WaitingParams{RunnableSince: now})
 	if err != nil {
 		t.Fatalf("explain WaitingTopics: %v", err)
 	}
-	for _, line := range strings.Split(plan, "\n") {
-		if strings.Contains(line, " _jobs ") && !strings.Contains(line, "SEARCH _jobs USING COVERING INDEX _jobs_runnable_topic_idx") {
-			t.Fatalf("WaitingTopics reads the jobs otherwise than by seeking the runnable index (%q):\n%s", strings.TrimSpace(line), plan)
+	for name, plan := range map[string]string{"NextRunAt": nextRunAt, "WaitingTopics": waitingTopics} {
+		for _, line := range strings.Split(plan, "\n") {
+			if strings.Contains(line, " _jobs ") && !pendingSeek.MatchString(line) {
+				t.Errorf("%s reads the jobs otherwise than by seeking the pending indexes (%q):\n%s",
+					name, strings.TrimSpace(line), plan)
+			}
 		}
 	}
 }
+
+// pendingSeek matches a seek of one of the pending indexes on (topic,
+// run_at): SQLite's plan tells a seek (SEARCH) from a scan (SCAN).
+var pendingSeek = regexp.MustCompile(`^\s*SEARCH _jobs USING (COVERING )?INDEX (_jobs_pending_default_idx|_jobs_pending_priority_run_at_idx)\b`)
 
 // handledJobs returns 3,000 jobs runnable at now, of the topics t0, t1 and
 // t2 in turn.

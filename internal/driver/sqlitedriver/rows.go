@@ -10,7 +10,7 @@ import (
 
 // jobColumns is the select list every queryRows call reads, in its order.
 const jobColumns = `id, topic, payload, status, run_at, attempts, max_retries,
-	last_error, locked_until, lock_version, created, updated`
+	last_error, locked_until, lock_version, priority, unique_key, created, updated`
 
 // queryRows runs q and scans every job row it returns.
 func queryRows(q *dbx.Query) ([]driver.JobRow, error) {
@@ -27,7 +27,7 @@ func queryRows(q *dbx.Query) ([]driver.JobRow, error) {
 			runAt, lockedUntil, created, updated int64
 		)
 		err := rows.Scan(&r.ID, &r.Topic, &payload, &r.Status, &runAt, &r.Attempts, &r.MaxRetries,
-			&r.LastError, &lockedUntil, &r.LockVersion, &created, &updated)
+			&r.LastError, &lockedUntil, &r.LockVersion, &r.Priority, &r.UniqueKey, &created, &updated)
 		if err != nil {
 			return nil, err
 		}

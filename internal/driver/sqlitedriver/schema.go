@@ -48,10 +48,50 @@ var migrations = []string{
 		topic     TEXT PRIMARY KEY NOT NULL,
 		paused_at INTEGER NOT NULL
 	);`,
+	// 5: priorities, unique keys and schedules. The columns are added in
+	// place, so the jobs of an older table get priority 0 and no key.
+	//
+	// Pending jobs are indexed for claims and look-aheads apart by
+	// priority: those of the default priority 0, almost always all of them,
+	// by (topic, run_at, id), one index as before; the others by (topic,
+	// priority DESC, run_at, id) for claims and by (topic, run_at) for
+	// look-aheads. So a claim reads the due jobs of priority 0 with a range
+	// scan that ends at the first job not yet due, however many wait
+	// behind it, and a job of the default priority costs one index entry
+	// while pending, as it did. The index on (topic, run_at) of all pending
+	// jobs goes: nothing reads it any more.
+	//
+	// A unique key is held by the pending and processing jobs of a topic
+	// only: the partial unique index lets a key be used again once its job
+	// is completed, failed or cancelled.
+	//
+	// _jobs_schedules keeps the last tick of each schedule that enqueued a
+	// job, in microseconds as every time.
+	`ALTER TABLE _jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE _jobs ADD COLUMN unique_key TEXT NOT NULL DEFAULT '';
+	CREATE INDEX IF NOT EXISTS _jobs_pending_default_idx ON _jobs (topic, run_at, id)
+		WHERE status = 'pending' AND priority = 0;
+	CREATE INDEX IF NOT EXISTS _jobs_pending_priority_idx ON _jobs (topic, priority DESC, run_at, id)
+		WHERE status = 'pending' AND priority <> 0;
+	CREATE INDEX IF NOT EXISTS _jobs_pending_priority_run_at_idx ON _jobs (topic, run_at)
+		WHERE status = 'pending' AND priority <> 0;
+	DROP INDEX IF EXISTS _jobs_runnable_topic_idx;
+	CREATE UNIQUE INDEX IF NOT EXISTS _jobs_unique_key_idx ON _jobs (topic, unique_key)
+		WHERE unique_key <> '' AND status IN ('pending', 'processing');
+	CREATE TABLE IF NOT EXISTS _jobs_schedules (
+		name      TEXT PRIMARY KEY NOT NULL,
+		last_tick INTEGER NOT NULL
+	);`,
 }
 
 // Migrate applies every schema version newer than the recorded one.
 func (d *Driver) Migrate(ctx context.Context) error {
+	return d.migrate(ctx, len(migrations))
+}
+
+// migrate applies the schema versions newer than the recorded one, up to
+// version.
+func (d *Driver) migrate(ctx context.Context, version int) error {
 	return d.transactional(func(tx dbx.Builder) error {
 		_, err := tx.NewQuery(`CREATE TABLE IF NOT EXISTS _jobs_schema (
 			version INTEGER PRIMARY KEY NOT NULL,
@@ -65,7 +105,7 @@ func (d *Driver) Migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
-		for v := current + 1; v <= len(migrations); v++ {
+		for v := current + 1; v <= version; v++ {
 			if _, err := tx.NewQuery(migrations[v-1]).WithContext(ctx).Execute(); err != nil {
 				return fmt.Errorf("apply schema version %d: %w", v, err)
 			}

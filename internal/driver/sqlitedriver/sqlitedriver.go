@@ -4,12 +4,13 @@
 //
 // Its SQL is laid out as pgdriver's, file by file and constant by constant,
 // so the two read side by side: schema.go (migrations, Migrate), insert.go
-// (insertSQL), claim.go (claimSQL, and nextRunAtSQL for the look-ahead),
-// finish.go (finishSQL, recoverSQL), manage.go (the store's getSQL,
-// listCountSQL and listPageSQL, statsSQL, deleteSQL, requeueSQL), cancel.go
-// (cancelSQL, lostSQL), pause.go (pauseSQL, resumeSQL), janitor.go
-// (deleteCompletedSQL, waitingTopicsSQL) and rows.go (jobColumns, scanning,
-// times). Only SQLite has prepared.go (statements of the hot path prepared
+// (insertSQL, and the job that kept one out: keyHolderSQL), claim.go
+// (claimSQL, and nextRunAtSQL for the look-ahead), finish.go (finishSQL,
+// recoverSQL), manage.go (the store's getSQL, listCountSQL and listPageSQL,
+// statsSQL, deleteSQL, requeueSQL), cancel.go (cancelSQL, lostSQL),
+// pause.go (pauseSQL, resumeSQL), schedule.go (tickSQL, lastTicksSQL),
+// janitor.go (deleteCompletedSQL, waitingTopicsSQL) and rows.go
+// (jobColumns, scanning, times). Only SQLite has prepared.go (statements of the hot path prepared
 // once), and outbox.go: the outbox of a PostgreSQL job database, which lives
 // in the app's SQLite.
 package sqlitedriver
