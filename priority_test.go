@@ -8,24 +8,37 @@ import (
 	"time"
 )
 
+// orderRecorder starts a store with one worker, whose handler of topic "t"
+// records what key says of each job it runs; ran returns the records, in
+// the order the jobs ran.
+func orderRecorder(t *testing.T, b backend, key func(*Job) string) (store *JobStore, ran func() []string) {
+	t.Helper()
+	cfg := testConfig()
+	cfg.Workers = 1
+	var (
+		mu      sync.Mutex
+		records []string
+	)
+	store = startedStore(t, b, cfg, map[string]func(*Job) error{
+		"t": func(job *Job) error {
+			mu.Lock()
+			defer mu.Unlock()
+			records = append(records, key(job))
+			return nil
+		},
+	})
+	return store, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(records)
+	}
+}
+
 // TestPriorityOrdersClaims: with one worker, jobs made runnable at once run
 // by priority, highest first, then oldest run_at first.
 func TestPriorityOrdersClaims(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig()
-		cfg.Workers = 1
-		var (
-			mu  sync.Mutex
-			ran []string
-		)
-		store := startedStore(t, b, cfg, map[string]func(*Job) error{
-			"t": func(job *Job) error {
-				mu.Lock()
-				ran = append(ran, job.ID)
-				mu.Unlock()
-				return nil
-			},
-		})
+		store, ran := orderRecorder(t, b, func(job *Job) string { return job.ID })
 		// Paused, so that the jobs wait to be claimed together.
 		if err := store.Pause("t"); err != nil {
 			t.Fatal(err)
@@ -46,10 +59,8 @@ func TestPriorityOrdersClaims(t *testing.T) {
 		for _, id := range want {
 			waitStatus(t, store, id, StatusCompleted)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if !slices.Equal(ran, want) {
-			t.Fatalf("ran %v, want %v (by priority, then run_at)", ran, want)
+		if got := ran(); !slices.Equal(got, want) {
+			t.Fatalf("ran %v, want %v (by priority, then run_at)", got, want)
 		}
 		if got, err := store.Get(high.ID); err != nil || got.Priority != 10 {
 			t.Fatalf("Get of the job enqueued with priority 10: %+v, %v", got, err)
@@ -80,20 +91,7 @@ func TestPriorityAndUniqueKeyBounds(t *testing.T) {
 // order (claims take ties by id).
 func TestBatchRunsInEnqueueOrder(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig()
-		cfg.Workers = 1
-		var (
-			mu  sync.Mutex
-			ran []string
-		)
-		store := startedStore(t, b, cfg, map[string]func(*Job) error{
-			"t": func(job *Job) error {
-				mu.Lock()
-				ran = append(ran, string(job.Payload))
-				mu.Unlock()
-				return nil
-			},
-		})
+		store, ran := orderRecorder(t, b, func(job *Job) string { return string(job.Payload) })
 		if err := store.Pause("t"); err != nil {
 			t.Fatal(err)
 		}
@@ -116,15 +114,9 @@ func TestBatchRunsInEnqueueOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitStatus(t, store, jobs[len(jobs)-1].ID, StatusCompleted)
-		waitFor(t, 10*time.Second, "every job to run", func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			return len(ran) == len(want)
-		})
-		mu.Lock()
-		defer mu.Unlock()
-		if !slices.Equal(ran, want) {
-			t.Fatalf("ran %v, want the batch's order", ran)
+		waitFor(t, 10*time.Second, "every job to run", func() bool { return len(ran()) == len(want) })
+		if got := ran(); !slices.Equal(got, want) {
+			t.Fatalf("ran %v, want the batch's order", got)
 		}
 	})
 }
