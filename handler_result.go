@@ -18,6 +18,7 @@ type snoozeError struct {
 	delay time.Duration
 }
 
+// Error says how long the job is snoozed for.
 func (e *snoozeError) Error() string { return fmt.Sprintf("snoozed for %s", e.delay) }
 
 // SkipRetry, returned by a handler (wrapped or not), fails the job at once,
@@ -38,5 +39,8 @@ type skipRetryError struct {
 	err error
 }
 
+// Error is the handler's error's text: the job's last error.
 func (e *skipRetryError) Error() string { return e.err.Error() }
+
+// Unwrap returns the handler's error.
 func (e *skipRetryError) Unwrap() error { return e.err }
