@@ -65,10 +65,10 @@ func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driv
 	return rows, nil
 }
 
-// insertOne runs the prepared insertSQL for j and returns the row as stored,
-// reading through db the job that kept it from being inserted, if any.
-func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.InsertParams) (driver.JobRow, error) {
-	res, err := q.WithContext(ctx).Bind(dbx.Params{
+// insertBindings are the parameters of a job to insert, as insertSQL and
+// the outbox's outboxAddSQL bind them: {:now} is when it was enqueued.
+func insertBindings(j driver.InsertParams) dbx.Params {
+	return dbx.Params{
 		"id":          j.ID,
 		"topic":       j.Topic,
 		"payload":     string(j.Payload),
@@ -77,7 +77,13 @@ func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.Inser
 		"priority":    j.Priority,
 		"unique_key":  j.UniqueKey,
 		"now":         micros(j.Now),
-	}).Execute()
+	}
+}
+
+// insertOne runs the prepared insertSQL for j and returns the row as stored,
+// reading through db the job that kept it from being inserted, if any.
+func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.InsertParams) (driver.JobRow, error) {
+	res, err := q.WithContext(ctx).Bind(insertBindings(j)).Execute()
 	if err != nil {
 		return driver.JobRow{}, fmt.Errorf("insert job %s: %w", j.ID, err)
 	}

@@ -102,23 +102,14 @@ func (o *Outbox) Migrate(ctx context.Context) error {
 
 // outboxAddSQL writes one job to the outbox.
 const outboxAddSQL = `INSERT INTO _jobs_outbox (id, topic, payload, run_at, max_retries, priority, unique_key, created)
-	VALUES ({:id}, {:topic}, {:payload}, {:run_at}, {:max_retries}, {:priority}, {:unique_key}, {:created})`
+	VALUES ({:id}, {:topic}, {:payload}, {:run_at}, {:max_retries}, {:priority}, {:unique_key}, {:now})`
 
 // Add writes jobs to the outbox (normally in a transaction).
 func (o *Outbox) Add(ctx context.Context, jobs []driver.InsertParams) error {
 	q := o.db.NewQuery(outboxAddSQL).WithContext(ctx).Prepare()
 	defer q.Close()
 	for _, j := range jobs {
-		_, err := q.Bind(dbx.Params{
-			"id":          j.ID,
-			"topic":       j.Topic,
-			"payload":     string(j.Payload),
-			"run_at":      micros(j.RunAt),
-			"max_retries": j.MaxRetries,
-			"priority":    j.Priority,
-			"unique_key":  j.UniqueKey,
-			"created":     micros(j.Now),
-		}).Execute()
+		_, err := q.Bind(insertBindings(j)).Execute()
 		if err != nil {
 			return fmt.Errorf("add job %s to the outbox: %w", j.ID, err)
 		}
