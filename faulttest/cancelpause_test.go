@@ -52,12 +52,7 @@ func TestKillWhileCancellingAndPausing(t *testing.T) {
 		pids := []int{p.pid()}
 		table := openJobTable(t, b, n.dir)
 
-		ctx := context.Background()
-		c := newClient(n.url(""), 2)
-		defer c.close()
-		if err := c.signIn(ctx, superuserEmail, superuserPassword); err != nil {
-			t.Fatal(err)
-		}
+		c := superuserClient(t, n, 2)
 		var restarts atomic.Int32
 		cancels := startCanceller(c, table, "work", cpCancelEvery, &restarts)
 		defer cancels.stop()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"testing"
 	"time"
 )
 
@@ -32,6 +33,19 @@ func newClient(base string, conns int) *client {
 		IdleConnTimeout:     30 * time.Second,
 	}
 	return &client{base: base, http: &http.Client{Transport: transport, Timeout: 30 * time.Second}}
+}
+
+// superuserClient returns a client of n's API, keeping up to conns
+// connections open, signed in as the superuser n.createSuperuser made. It
+// is closed when t ends.
+func superuserClient(t *testing.T, n *node, conns int) *client {
+	t.Helper()
+	c := newClient(n.url(""), conns)
+	t.Cleanup(c.close)
+	if err := c.signIn(context.Background(), superuserEmail, superuserPassword); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // close releases the client's idle connections.

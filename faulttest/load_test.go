@@ -43,11 +43,7 @@ func TestLoadSQLite(t *testing.T) {
 	p := n.start()
 
 	ctx := context.Background()
-	admin := newClient(n.url(""), loadEnqueuers+1)
-	defer admin.close()
-	if err := admin.signIn(ctx, superuserEmail, superuserPassword); err != nil {
-		t.Fatal(err)
-	}
+	admin := superuserClient(t, n, loadEnqueuers+1)
 	createNotes(t, admin)
 	visitor := newClient(n.url(""), loadRecorders) // the record API needs no auth
 

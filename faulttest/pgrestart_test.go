@@ -3,7 +3,6 @@
 package faulttest
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,13 +64,7 @@ func TestPostgresRestart(t *testing.T) {
 	n.createSuperuser(superuserEmail, superuserPassword)
 	p := n.start(fmt.Sprintf("FAULT_ENQUEUE=%d", backlog))
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c := newClient(n.url(""), 4)
-	defer c.close()
-	if err := c.signIn(ctx, superuserEmail, superuserPassword); err != nil {
-		t.Fatal(err)
-	}
+	c := superuserClient(t, n, 4)
 	feed := startProducer(c, 10*time.Millisecond, map[string]any{"topic": "work"})
 	defer feed.stop()
 

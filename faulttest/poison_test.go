@@ -33,11 +33,7 @@ func TestPoisonJob(t *testing.T) {
 		table := openJobTable(t, b, n.dir)
 
 		ctx := context.Background()
-		c := newClient(n.url(""), 2)
-		defer c.close()
-		if err := c.signIn(ctx, superuserEmail, superuserPassword); err != nil {
-			t.Fatal(err)
-		}
+		c := superuserClient(t, n, 2)
 		poison, status, err := c.enqueue(ctx, map[string]any{"topic": "poison", "max_retries": maxRetries})
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("enqueue the poison job: status %d, %v", status, err)

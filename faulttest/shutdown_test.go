@@ -33,11 +33,7 @@ func TestGracefulShutdown(t *testing.T) {
 		table := openJobTable(t, b, n.dir)
 
 		ctx := context.Background()
-		c := newClient(n.url(""), 1)
-		defer c.close()
-		if err := c.signIn(ctx, superuserEmail, superuserPassword); err != nil {
-			t.Fatal(err)
-		}
+		c := superuserClient(t, n, 1)
 		// Two of each kind run; four more wait behind them.
 		topics := []string{"work", "stubborn", "work", "stubborn", "work", "work", "work", "work"}
 		ids := make([]string, len(topics))
