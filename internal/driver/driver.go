@@ -172,6 +172,11 @@ type GetParams struct {
 	ID string
 }
 
+// JobsParams selects jobs by id.
+type JobsParams struct {
+	IDs []string
+}
+
 // DeleteParams selects the pending, failed or cancelled job to delete.
 type DeleteParams struct {
 	ID string
@@ -239,6 +244,27 @@ type ListenParams struct {
 	// job cancelled by any process: its id, and its lock_version when it
 	// was cancelled (an attempt of a later claim was not cancelled).
 	OnCancel func(Claim)
+	// OnChanges is called, on the same goroutine, with the changes every
+	// process publishes with PublishChanges (its own included).
+	OnChanges func(Changes)
+}
+
+// Changes are jobs that one process changed, as it tells the others.
+type Changes struct {
+	// Origin names the process that made them.
+	Origin string
+	// Created and Updated are ids of jobs inserted and changed.
+	Created, Updated []string
+	// Deleted are the jobs deleted, as they were.
+	Deleted []DeletedJob
+	// Untold counts the changes not told job by job: more than one message
+	// carries, or changes of many jobs at once (a cleanup, a recovery).
+	Untold int
+}
+
+// DeletedJob is what changes tell of a deleted job.
+type DeletedJob struct {
+	ID, Topic, Status string
 }
 
 // Driver is the SQL of one database for the job table, and what the runtime
@@ -297,9 +323,12 @@ type Driver interface {
 	// paused, with its jobs counted per status.
 	Topics(ctx context.Context) ([]TopicStats, error)
 
-	// Delete removes a pending, failed or cancelled job. It returns
-	// ErrNotFound or ErrWrongStatus when it cannot.
-	Delete(ctx context.Context, p DeleteParams) error
+	// Jobs returns the jobs of p.IDs that exist, in no particular order.
+	Jobs(ctx context.Context, p JobsParams) ([]JobRow, error)
+
+	// Delete removes a pending, failed or cancelled job and returns it as it
+	// was. It returns ErrNotFound or ErrWrongStatus when it cannot.
+	Delete(ctx context.Context, p DeleteParams) (JobRow, error)
 
 	// Requeue moves a failed or cancelled job back to pending with fresh
 	// attempts, to run at p.RunAt. It returns ErrNotFound or ErrWrongStatus
@@ -350,7 +379,13 @@ type Driver interface {
 // assertion; without it, jobs stored by other processes are found when the
 // dispatcher polls.
 type Listener interface {
-	// Listen blocks until ctx ends, calling p.OnNotify for every
-	// notification; it reconnects by itself when its connection fails.
+	// Listen blocks until ctx ends, calling the callbacks of p that are not
+	// nil for their notifications; it reconnects by itself when its
+	// connection fails.
 	Listen(ctx context.Context, p ListenParams) error
+
+	// PublishChanges tells every listening process (this one included) of
+	// changes. Changes too large for one notification arrive as their
+	// count in Untold.
+	PublishChanges(ctx context.Context, c Changes) error
 }

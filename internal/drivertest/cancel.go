@@ -95,7 +95,7 @@ func testLost(t *testing.T, s *suite) {
 	now := t0.Add(time.Minute)
 	cancel(t, d, "cancelled", now)
 	cancel(t, d, "deleted", now)
-	if err := d.Delete(t.Context(), driver.DeleteParams{ID: "deleted"}); err != nil {
+	if _, err := d.Delete(t.Context(), driver.DeleteParams{ID: "deleted"}); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	cancel(t, d, "requeued", now)

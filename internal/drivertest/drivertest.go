@@ -68,6 +68,7 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"Stats", testStats},
 		{"Topics", testTopics},
 		{"Delete", testDelete},
+		{"JobsByID", testJobs},
 		{"Requeue", testRequeue},
 		{"NextRunAt", testNextRunAt},
 		{"DeleteCompleted", testDeleteCompleted},

@@ -173,25 +173,57 @@ func testStats(t *testing.T, s *suite) {
 	}
 }
 
-// testDelete: only pending, failed and cancelled jobs can be deleted.
+// testDelete: only pending, failed and cancelled jobs can be deleted; Delete
+// returns the job as it was.
 func testDelete(t *testing.T, s *suite) {
 	d := s.open(t)
 	listFixture(t, d)
 	cancel(t, d, "c", far)
 	for _, id := range []string{"a", "e", "c"} { // pending, failed, cancelled
-		if err := d.Delete(t.Context(), driver.DeleteParams{ID: id}); err != nil {
+		before := get(t, d, id)
+		deleted, err := d.Delete(t.Context(), driver.DeleteParams{ID: id})
+		if err != nil {
 			t.Fatalf("Delete(%s): %v", id, err)
 		}
-		_, err := d.Get(t.Context(), driver.GetParams{ID: id})
+		wantRow(t, "row Delete returned", deleted, before)
+		_, err = d.Get(t.Context(), driver.GetParams{ID: id})
 		wantErr(t, "Get of a deleted job", err, driver.ErrNotFound)
 	}
 	for _, id := range []string{"b", "d"} { // processing, completed
 		before := get(t, d, id)
-		wantErr(t, "Delete of a "+before.Status+" job", d.Delete(t.Context(), driver.DeleteParams{ID: id}), driver.ErrWrongStatus)
+		_, err := d.Delete(t.Context(), driver.DeleteParams{ID: id})
+		wantErr(t, "Delete of a "+before.Status+" job", err, driver.ErrWrongStatus)
 		wantRow(t, "job after a refused delete", get(t, d, id), before)
 	}
-	wantErr(t, "Delete of an unknown job", d.Delete(t.Context(), driver.DeleteParams{ID: "nope"}), driver.ErrNotFound)
-	wantErr(t, "Delete of a deleted job", d.Delete(t.Context(), driver.DeleteParams{ID: "a"}), driver.ErrNotFound)
+	_, err := d.Delete(t.Context(), driver.DeleteParams{ID: "nope"})
+	wantErr(t, "Delete of an unknown job", err, driver.ErrNotFound)
+	_, err = d.Delete(t.Context(), driver.DeleteParams{ID: "a"})
+	wantErr(t, "Delete of a deleted job", err, driver.ErrNotFound)
+}
+
+// testJobs: Jobs reads the jobs of the ids that exist, whatever their
+// status, and nothing for unknown ids.
+func testJobs(t *testing.T, s *suite) {
+	d := s.open(t)
+	listFixture(t, d)
+	rows, err := d.Jobs(t.Context(), driver.JobsParams{IDs: []string{"f", "nope", "b", "d"}})
+	if err != nil {
+		t.Fatalf("Jobs: %v", err)
+	}
+	byID := map[string]driver.JobRow{}
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	if len(rows) != 3 || len(byID) != 3 {
+		t.Fatalf("Jobs returned %v, want the rows of b, d and f", idsOf(rows))
+	}
+	for _, id := range []string{"b", "d", "f"} {
+		wantRow(t, "row of "+id, byID[id], get(t, d, id))
+	}
+	rows, err = d.Jobs(t.Context(), driver.JobsParams{})
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("Jobs of no ids = %v, %v; want nothing", idsOf(rows), err)
+	}
 }
 
 // testRequeue: only failed and cancelled jobs can be requeued; they become

@@ -31,22 +31,24 @@ const (
 )
 
 // Listen holds one connection of its own (outside the pool) that listens on
-// Channel and CancelChannel. It calls p.OnNotify for every notification of
-// Channel, and also each time it starts listening — at first and after
-// every reconnect — because notifications sent while nobody listened are
-// lost. It calls p.OnCancel, when not nil, with the claim each
-// notification of CancelChannel carries ("id lock_version"); a cancel sent while nobody listened is lost, and
-// is found by Lost. When the connection fails, Listen reconnects with a
-// growing, jittered backoff. It returns nil once ctx is done.
+// the channels p has callbacks for: Channel (OnNotify), CancelChannel
+// (OnCancel) and ChangesChannel (OnChanges). It calls p.OnNotify for every
+// notification of Channel, and also each time it starts listening — at
+// first and after every reconnect — because notifications sent while
+// nobody listened are lost. It calls p.OnCancel with the claim each
+// notification of CancelChannel carries ("id lock_version"); a cancel sent
+// while nobody listened is lost, and is found by Lost. It calls p.OnChanges
+// with the changes of each notification of ChangesChannel. When the
+// connection fails, Listen reconnects with a growing, jittered backoff. It
+// returns nil once ctx is done.
 //
 // The callbacks run on Listen's goroutine and should return quickly (signal
 // a channel, say). Notifications of Channel carry no payload: each only
 // says "look for runnable jobs".
 func (d *Driver) Listen(ctx context.Context, p driver.ListenParams) error {
 	l := &listener{
-		cfg:      d.pool.Config().ConnConfig,
-		onNotify: p.OnNotify,
-		onCancel: p.OnCancel,
+		cfg:    d.pool.Config().ConnConfig,
+		params: p,
 		outage: outage.New(d.logger, slog.LevelWarn,
 			"jobs: no connection for PostgreSQL notifications; reconnecting",
 			"jobs: listening for PostgreSQL notifications again"),
@@ -69,16 +71,28 @@ func (d *Driver) Listen(ctx context.Context, p driver.ListenParams) error {
 	}
 }
 
-// listenSQL listens on both channels, in one round trip.
-const listenSQL = `LISTEN ` + Channel + `; LISTEN ` + CancelChannel
-
 // listener is the state of one Listen call.
 type listener struct {
-	cfg      *pgx.ConnConfig
-	onNotify func()
-	onCancel func(driver.Claim)
+	cfg    *pgx.ConnConfig
+	params driver.ListenParams
 	// outage logs the loss of the connection once, and its return once.
 	outage *outage.Log
+}
+
+// listenSQL returns the LISTEN statements of the channels l has callbacks
+// for, to send in one round trip. The names are constants, never input.
+func (l *listener) listenSQL() string {
+	var stmts []string
+	if l.params.OnNotify != nil {
+		stmts = append(stmts, "LISTEN "+Channel)
+	}
+	if l.params.OnCancel != nil {
+		stmts = append(stmts, "LISTEN "+CancelChannel)
+	}
+	if l.params.OnChanges != nil {
+		stmts = append(stmts, "LISTEN "+ChangesChannel)
+	}
+	return strings.Join(stmts, "; ")
 }
 
 // session connects, listens and waits for notifications until the
@@ -95,11 +109,13 @@ func (l *listener) session(ctx context.Context) error {
 		defer cancel()
 		_ = conn.Close(closeCtx) // the session already ended; nothing to do about a failed goodbye
 	}()
-	if _, err := conn.Exec(ctx, listenSQL); err != nil {
-		return fmt.Errorf("listen on %s and %s: %w", Channel, CancelChannel, err)
+	if _, err := conn.Exec(ctx, l.listenSQL()); err != nil {
+		return fmt.Errorf("listen: %w", err)
 	}
 	l.outage.Recovered()
-	l.onNotify()
+	if l.params.OnNotify != nil {
+		l.params.OnNotify()
+	}
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, pingEvery)
 		n, err := conn.WaitForNotification(waitCtx)
@@ -120,16 +136,22 @@ func (l *listener) session(ctx context.Context) error {
 	}
 }
 
-// deliver calls the callback of n's channel.
+// deliver calls the callback of n's channel. A payload that does not
+// parse (sent by something else) is ignored.
 func (l *listener) deliver(n *pgconn.Notification) {
-	if n.Channel != CancelChannel {
-		l.onNotify()
-		return
-	}
-	id, version, ok := strings.Cut(n.Payload, " ")
-	lockVersion, err := strconv.ParseInt(version, 10, 64)
-	if l.onCancel != nil && ok && err == nil {
-		l.onCancel(driver.Claim{ID: id, LockVersion: lockVersion})
+	switch n.Channel {
+	case Channel:
+		l.params.OnNotify()
+	case CancelChannel:
+		id, version, ok := strings.Cut(n.Payload, " ")
+		lockVersion, err := strconv.ParseInt(version, 10, 64)
+		if ok && err == nil {
+			l.params.OnCancel(driver.Claim{ID: id, LockVersion: lockVersion})
+		}
+	case ChangesChannel:
+		if c, ok := decodeChanges(n.Payload); ok {
+			l.params.OnChanges(c)
+		}
 	}
 }
 

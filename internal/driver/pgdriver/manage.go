@@ -25,6 +25,22 @@ func (d *Driver) Get(ctx context.Context, p driver.GetParams) (driver.JobRow, er
 	return row, nil
 }
 
+// jobsSQL reads the jobs whose ids are in the array $1.
+const jobsSQL = `SELECT ` + jobColumns + ` FROM _jobs WHERE id = ANY($1::text[])`
+
+// Jobs reads the jobs of p.IDs that exist.
+func (d *Driver) Jobs(ctx context.Context, p driver.JobsParams) ([]driver.JobRow, error) {
+	var found []driver.JobRow
+	rows, err := d.pool.Query(ctx, jobsSQL, p.IDs)
+	if err == nil {
+		found, err = pgx.CollectRows(rows, scanJob)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read jobs by id: %w", err)
+	}
+	return found, nil
+}
+
 // listWhere matches every job when a filter is empty.
 const listWhere = ` WHERE ($1::text = '' OR topic = $1::text) AND ($2::text = '' OR status = $2::text)`
 
@@ -121,18 +137,23 @@ func (d *Driver) Topics(ctx context.Context) ([]driver.TopicStats, error) {
 }
 
 // deleteSQL removes a job if it is pending, failed or cancelled.
-const deleteSQL = `DELETE FROM _jobs WHERE id = $1 AND status IN ('pending', 'failed', 'cancelled')`
+const deleteSQL = `DELETE FROM _jobs WHERE id = $1 AND status IN ('pending', 'failed', 'cancelled')
+	RETURNING ` + jobColumns
 
-// Delete removes a pending, failed or cancelled job.
-func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
-	tag, err := d.pool.Exec(ctx, deleteSQL, p.ID)
+// Delete removes a pending, failed or cancelled job and returns it as it was.
+func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) (driver.JobRow, error) {
+	var deleted []driver.JobRow
+	rows, err := d.pool.Query(ctx, deleteSQL, p.ID)
+	if err == nil {
+		deleted, err = pgx.CollectRows(rows, scanJob)
+	}
 	if err != nil {
-		return fmt.Errorf("delete job %s: %w", p.ID, err)
+		return driver.JobRow{}, fmt.Errorf("delete job %s: %w", p.ID, err)
 	}
-	if tag.RowsAffected() > 0 {
-		return nil
+	if len(deleted) > 0 {
+		return deleted[0], nil
 	}
-	return d.explainNoChange(ctx, p.ID)
+	return driver.JobRow{}, d.explainNoChange(ctx, p.ID)
 }
 
 // requeueSQL moves a failed or cancelled job back to pending with its

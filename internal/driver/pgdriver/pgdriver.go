@@ -35,6 +35,11 @@ const Channel = "pb_jobs"
 // of each job it cancelled, as the payload.
 const CancelChannel = "pb_jobs_cancel"
 
+// ChangesChannel is the LISTEN/NOTIFY channel on which PublishChanges tells
+// every process which jobs changed, for their realtime subscribers. Its
+// payload is JSON (see changesPayload).
+const ChangesChannel = "pb_jobs_changes"
+
 // Driver implements driver.Driver for PostgreSQL.
 type Driver struct {
 	pool      *pgxpool.Pool

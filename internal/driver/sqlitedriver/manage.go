@@ -2,6 +2,7 @@ package sqlitedriver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/pocketbase/dbx"
@@ -27,6 +28,22 @@ func getJob(ctx context.Context, db dbx.Builder, id string) (driver.JobRow, erro
 		return driver.JobRow{}, driver.ErrNotFound
 	}
 	return rows[0], nil
+}
+
+// jobsSQL reads the jobs whose ids are in the JSON array {:ids}.
+const jobsSQL = `SELECT ` + jobColumns + ` FROM _jobs WHERE id IN (SELECT value FROM json_each({:ids}))`
+
+// Jobs reads the jobs of p.IDs that exist.
+func (d *Driver) Jobs(ctx context.Context, p driver.JobsParams) ([]driver.JobRow, error) {
+	ids, err := json.Marshal(p.IDs)
+	if err != nil {
+		return nil, fmt.Errorf("read jobs by id: %w", err)
+	}
+	rows, err := queryRows(d.read.NewQuery(jobsSQL).WithContext(ctx).Bind(dbx.Params{"ids": string(ids)}))
+	if err != nil {
+		return nil, fmt.Errorf("read jobs by id: %w", err)
+	}
+	return rows, nil
 }
 
 // listWhere matches every job when a filter is empty.
@@ -122,22 +139,19 @@ func (d *Driver) Topics(ctx context.Context) ([]driver.TopicStats, error) {
 }
 
 // deleteSQL removes a job if it is pending, failed or cancelled.
-const deleteSQL = `DELETE FROM _jobs WHERE id = {:id} AND status IN ('pending', 'failed', 'cancelled')`
+const deleteSQL = `DELETE FROM _jobs WHERE id = {:id} AND status IN ('pending', 'failed', 'cancelled')
+	RETURNING ` + jobColumns
 
-// Delete removes a pending, failed or cancelled job.
-func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) error {
-	res, err := d.write.NewQuery(deleteSQL).WithContext(ctx).Bind(dbx.Params{"id": p.ID}).Execute()
+// Delete removes a pending, failed or cancelled job and returns it as it was.
+func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) (driver.JobRow, error) {
+	rows, err := queryRows(d.write.NewQuery(deleteSQL).WithContext(ctx).Bind(dbx.Params{"id": p.ID}))
 	if err != nil {
-		return fmt.Errorf("delete job %s: %w", p.ID, err)
+		return driver.JobRow{}, fmt.Errorf("delete job %s: %w", p.ID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("delete job %s: %w", p.ID, err)
+	if len(rows) > 0 {
+		return rows[0], nil
 	}
-	if n > 0 {
-		return nil
-	}
-	return d.explainNoChange(ctx, p.ID)
+	return driver.JobRow{}, d.explainNoChange(ctx, p.ID)
 }
 
 // requeueSQL moves a failed or cancelled job back to pending with its
