@@ -14,13 +14,21 @@ import (
 // jobDB is the database the jobs live in, opened when the app bootstraps:
 // the app's SQLite, or PostgreSQL with a relay for transactional enqueues.
 type jobDB struct {
+	// drv tells the realtime feed of every change it makes.
 	drv driver.Driver
+	// listener is the database's driver.Listener; nil on SQLite.
+	listener driver.Listener
 	// bindTx returns a driver that works inside txApp's transaction; nil
 	// when the jobs live outside the app's database (PostgreSQL), which no
 	// transaction of the app covers.
 	bindTx func(txApp core.App) driver.Driver
 	// relay moves transactional enqueues from the app's outbox; nil on SQLite.
 	relay *service.Relay
+	// feed are the services that feed the plugin's realtime feed from this
+	// database: its flusher, and on PostgreSQL a listener of changes.
+	feed []service.Service
+	// waitSends waits for the feed's messages on their way.
+	waitSends func(ctx context.Context) error
 }
 
 // driverFor chooses the driver for a store bound to txApp, or for the app's
@@ -40,6 +48,14 @@ func (db *jobDB) driverFor(txApp core.App) (drv driver.Driver, inTx bool) {
 // until ctx ends.
 func (db *jobDB) close(ctx context.Context) error {
 	var errs []error
+	for _, s := range db.feed {
+		errs = append(errs, s.Stop(ctx))
+	}
+	if db.waitSends != nil {
+		if err := db.waitSends(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("realtime messages still on their way: %w", err))
+		}
+	}
 	if db.relay != nil {
 		errs = append(errs, db.relay.Stop(ctx))
 	}

@@ -19,16 +19,40 @@ func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
 		if err := d.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
 		}
-		return &jobDB{drv: d, bindTx: bindSQLiteTx}, nil
+		db := &jobDB{drv: observe(d, p.feed.note), bindTx: p.bindSQLiteTx}
+		p.startFeed(app, db, d)
+		return db, nil
 	}
 	return p.openPostgres(ctx, app)
 }
 
-// bindSQLiteTx returns the SQLite driver of txApp's transaction. Its
+// bindSQLiteTx returns the SQLite driver of txApp's transaction, which
+// tells the realtime feed of its changes once the transaction commits. Its
 // statements stay in the dev-mode query log, with the rest of the
 // transaction's.
-func bindSQLiteTx(txApp core.App) driver.Driver {
-	return sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB())
+func (p *plugin) bindSQLiteTx(txApp core.App) driver.Driver {
+	d := sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB())
+	return observe(d, func(c driver.Changes) { onCommit(txApp, func() { p.feed.note(c) }) })
+}
+
+// startFeed starts the services that feed the realtime feed from db, whose
+// unobserved driver is raw: a flusher, and a listener of the changes other
+// processes publish when raw is a driver.Listener.
+func (p *plugin) startFeed(app core.App, db *jobDB, raw driver.Driver) {
+	db.listener, _ = raw.(driver.Listener)
+	db.feed = []service.Service{service.NewFlusher(service.FlusherConfig{
+		Ready:    p.feed.ready,
+		Interval: realtimeInterval,
+		Flush:    func(ctx context.Context) { p.feed.flush(ctx, raw, db.listener) },
+	})}
+	if db.listener != nil {
+		changes := driver.ListenParams{OnChanges: p.feed.received}
+		db.feed = append(db.feed, service.NewListener(db.listener, changes, app.Logger()))
+	}
+	db.waitSends = p.feed.wait
+	for _, s := range db.feed {
+		s.Start()
+	}
 }
 
 // quiet returns db without the query log that PocketBase's dev mode (the
@@ -61,7 +85,10 @@ func (p *plugin) openPostgres(ctx context.Context, app core.App) (*jobDB, error)
 		pg.Close()
 		return nil, err
 	}
-	return &jobDB{drv: pg, relay: p.startRelay(app, pg)}, nil
+	observed := observe(pg, p.feed.note)
+	db := &jobDB{drv: observed, relay: p.startRelay(app, observed)}
+	p.startFeed(app, db, pg)
+	return db, nil
 }
 
 // startRelay starts the relay of transactional enqueues from app's outbox

@@ -190,8 +190,8 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 		Enqueued:     func(job driver.InsertParams) { d.wakeFor([]driver.InsertParams{job}) },
 		PollInterval: d.config.PollInterval,
 	})
-	if l, ok := db.drv.(driver.Listener); ok {
-		r.listener = service.NewListener(l, d.waker.Wake, r.workers.cancel, logger)
+	if db.listener != nil {
+		r.listener = service.NewListener(db.listener, driver.ListenParams{OnNotify: d.waker.Wake, OnCancel: r.workers.cancel}, logger)
 	}
 	for _, s := range r.services() {
 		s.Start()

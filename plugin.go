@@ -52,6 +52,7 @@ const (
 	hookIDBootstrap = "__pbJobsBootstrap__"
 	hookIDServe     = "__pbJobsServe__"
 	hookIDTerminate = "__pbJobsTerminate__"
+	hookIDRealtime  = "__pbJobsRealtime__"
 	// hookIDConfigNotices logs the notices about the configuration.
 	hookIDConfigNotices = "__pbJobsConfigNotices__"
 )
@@ -73,6 +74,8 @@ type plugin struct {
 	// waker wakes the claim loop: at once after an enqueue, or at a
 	// delayed job's run time.
 	waker *service.Waker
+	// feed sends job changes to realtime subscribers.
+	feed *realtimeFeed
 
 	mu sync.RWMutex
 	// db is nil until the app is bootstrapped, after it terminates, and
@@ -160,6 +163,12 @@ func Register(app core.App, config Config) error {
 			return p.open(e.App)
 		},
 	})
+	if p.config.HTTPEnabled {
+		app.OnRealtimeSubscribeRequest().Bind(&hook.Handler[*core.RealtimeSubscribeRequestEvent]{
+			Id:   hookIDRealtime,
+			Func: p.authorizeSubscriptions,
+		})
+	}
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Id: hookIDServe,
 		Func: func(e *core.ServeEvent) error {
@@ -196,6 +205,7 @@ func Register(app core.App, config Config) error {
 func newPlugin(app core.App, config Config) *plugin {
 	p := &plugin{app: app, config: config}
 	p.waker = service.NewWaker(&p.clock)
+	p.feed = newRealtimeFeed(app, config.HTTPEnabled)
 	p.dispatcher = &dispatcher{
 		config:   config,
 		clock:    &p.clock,

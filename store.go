@@ -230,7 +230,7 @@ func (s *JobStore) Delete(id string) error {
 	if !storableText(id) {
 		return fmt.Errorf("delete job %q: %w", id, ErrNotFound)
 	}
-	err = d.Delete(context.Background(), driver.DeleteParams{ID: id})
+	_, err = d.Delete(context.Background(), driver.DeleteParams{ID: id})
 	if errors.Is(err, driver.ErrWrongStatus) {
 		err = ErrCannotDelete
 	}

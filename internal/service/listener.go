@@ -7,9 +7,10 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
-// Listener wakes the claim loop on every enqueue notification of any
-// process sharing a job database that sends them (PostgreSQL), and passes
-// on the cancel notifications.
+// Listener passes on the notifications of a job database that sends them
+// (PostgreSQL) to the callbacks of its driver.ListenParams: those of
+// runnable jobs and cancels to the dispatcher, those of changes to the
+// realtime feed.
 type Listener struct {
 	drv    driver.Listener
 	params driver.ListenParams
@@ -19,13 +20,12 @@ type Listener struct {
 
 var _ Service = (*Listener)(nil)
 
-// NewListener returns a listener that listens through drv, calling wake
-// for every notification of runnable jobs and cancel with the claim of
-// every cancelled job; Start starts it.
-func NewListener(drv driver.Listener, wake func(), cancel func(driver.Claim), logger *slog.Logger) *Listener {
+// NewListener returns a listener that listens through drv for the
+// notifications params has callbacks for; Start starts it.
+func NewListener(drv driver.Listener, params driver.ListenParams, logger *slog.Logger) *Listener {
 	return &Listener{
 		drv:    drv,
-		params: driver.ListenParams{OnNotify: wake, OnCancel: cancel},
+		params: params,
 		logger: logger,
 		runner: runner{name: "listening for notifications"},
 	}
@@ -38,7 +38,7 @@ func (l *Listener) Start() { l.start(l.run) }
 func (l *Listener) Stop(ctx context.Context) error { return l.stop(ctx) }
 
 // run listens until quit ends; a listener that stops before that is
-// logged, and the claim loop's poll keeps finding other processes' jobs.
+// logged (the claim loop's poll keeps finding other processes' jobs).
 func (l *Listener) run(quit, _ context.Context) {
 	if err := l.drv.Listen(quit, l.params); err != nil && quit.Err() == nil {
 		l.logger.Error("jobs: the notification listener stopped; falling back to polling", "error", err)
