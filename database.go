@@ -27,8 +27,6 @@ type jobDB struct {
 	// feed are the services that feed the plugin's realtime feed from this
 	// database: its flusher, and on PostgreSQL a listener of changes.
 	feed []service.Service
-	// waitSends waits for the feed's messages on their way.
-	waitSends func(ctx context.Context) error
 }
 
 // driverFor chooses the driver for a store bound to txApp, or for the app's
@@ -50,11 +48,6 @@ func (db *jobDB) close(ctx context.Context) error {
 	var errs []error
 	for _, s := range db.feed {
 		errs = append(errs, s.Stop(ctx))
-	}
-	if db.waitSends != nil {
-		if err := db.waitSends(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("realtime messages still on their way: %w", err))
-		}
 	}
 	if db.relay != nil {
 		errs = append(errs, db.relay.Stop(ctx))

@@ -36,8 +36,9 @@ func (p *plugin) bindSQLiteTx(txApp core.App) driver.Driver {
 }
 
 // startFeed starts the services that feed the realtime feed from db, whose
-// unobserved driver is raw: a flusher, and a listener of the changes other
-// processes publish when raw is a driver.Listener.
+// unobserved driver is raw: a flusher, and — when raw is a driver.Listener
+// and this process has realtime subscribers to send to — a listener of the
+// changes other processes publish.
 func (p *plugin) startFeed(app core.App, db *jobDB, raw driver.Driver) {
 	db.listener, _ = raw.(driver.Listener)
 	db.feed = []service.Service{service.NewFlusher(service.FlusherConfig{
@@ -45,11 +46,10 @@ func (p *plugin) startFeed(app core.App, db *jobDB, raw driver.Driver) {
 		Interval: realtimeInterval,
 		Flush:    func(ctx context.Context) { p.feed.flush(ctx, raw, db.listener) },
 	})}
-	if db.listener != nil {
+	if db.listener != nil && p.feed.deliver {
 		changes := driver.ListenParams{OnChanges: p.feed.received}
 		db.feed = append(db.feed, service.NewListener(db.listener, changes, app.Logger()))
 	}
-	db.waitSends = p.feed.wait
 	for _, s := range db.feed {
 		s.Start()
 	}

@@ -90,7 +90,6 @@ type realtimeFeed struct {
 	// sending holds the ids of clients a goroutine is sending to; behind
 	// those that missed messages meanwhile.
 	sending, behind map[string]bool
-	sends           sync.WaitGroup
 }
 
 // newRealtimeFeed returns the feed of app's plugin.
@@ -312,8 +311,9 @@ func (f *realtimeFeed) takeBehind(subs []subscriber) map[string]bool {
 // Send blocks until its connection takes the message. A client still
 // taking earlier messages gets none of these: it is marked behind, and
 // gets a stats message when it is free. So each client has at most one
-// goroutine sending to it; that goroutine ends when the client has taken
-// the messages or is discarded (its connection closed).
+// goroutine sending to it, owned by the feed; it ends when the client has
+// taken the messages or PocketBase discards the client (its connection
+// closed), which a stop of the feed need not wait for.
 func (f *realtimeFeed) sendTo(client subscriptions.Client, msgs []subscriptions.Message) {
 	if len(msgs) == 0 {
 		return
@@ -326,9 +326,7 @@ func (f *realtimeFeed) sendTo(client subscriptions.Client, msgs []subscriptions.
 		return
 	}
 	f.sending[id] = true
-	f.sends.Add(1)
 	go func() {
-		defer f.sends.Done()
 		for _, m := range msgs {
 			client.Send(m)
 		}
@@ -336,9 +334,4 @@ func (f *realtimeFeed) sendTo(client subscriptions.Client, msgs []subscriptions.
 		delete(f.sending, id)
 		f.mu.Unlock()
 	}()
-}
-
-// wait returns when no goroutine is sending, or when ctx ends.
-func (f *realtimeFeed) wait(ctx context.Context) error {
-	return service.Within(ctx, f.sends.Wait)
 }
