@@ -14,10 +14,11 @@ import (
 // A zero field takes its default, so a Config literal such as
 // jobs.Config{Workers: 2} is complete: MaxRetries 0 means DefaultMaxRetries
 // (NoRetries asks for none), and every other zero number or duration takes
-// the default named on its field. HTTPEnabled and AutoStart default to true,
-// which a literal cannot tell apart from false: in a Config that was not made
-// by DefaultConfig they are true, and Register logs a line saying so when the
-// app bootstraps. To turn them off in code, start from DefaultConfig.
+// the default named on its field. HTTPEnabled, DashboardEnabled and AutoStart
+// default to true, which a literal cannot tell apart from false: in a Config
+// that was not made by DefaultConfig they are true, and Register logs a line
+// saying so when the app bootstraps. To turn them off in code, start from
+// DefaultConfig.
 //
 // Every field marked with a PB_JOBS_* variable is overridden by that variable
 // when it is set to a non-blank value. A variable's value means what it says
@@ -69,6 +70,13 @@ type Config struct {
 	// Config made by DefaultConfig.
 	HTTPEnabled bool
 
+	// DashboardEnabled serves the dashboard, a web page for superusers, at
+	// /_/jobs/ when the app serves. The page uses the HTTP API, so it is only
+	// served when HTTPEnabled is true too.
+	// Env: PB_JOBS_DASHBOARD_ENABLED. Default: true; false is only kept in a
+	// Config made by DefaultConfig.
+	DashboardEnabled bool
+
 	// EnqueueRule guards POST /api/jobs/enqueue. It is a PocketBase filter
 	// expression; "" means superusers only. Env: PB_JOBS_ENQUEUE_RULE.
 	EnqueueRule string
@@ -112,7 +120,7 @@ type Config struct {
 	RetryBackoff func(retry int) time.Duration
 
 	// fromDefaultConfig marks a Config made by DefaultConfig, whose
-	// HTTPEnabled and AutoStart say what the app chose. In a literal they
+	// HTTPEnabled, DashboardEnabled and AutoStart say what the app chose. In a literal they
 	// cannot say false, and take their default, true.
 	fromDefaultConfig bool
 }
@@ -130,11 +138,13 @@ const (
 )
 
 // DefaultConfig returns the default configuration: 10 workers, 1s poll, 5m
-// lock, batches of 10, 3 retries, 1 MiB payloads, HTTP API on, superusers
-// only, dispatcher started when the app serves, completed jobs kept 7 days.
+// lock, batches of 10, 3 retries, 1 MiB payloads, HTTP API and dashboard on,
+// superusers only, dispatcher started when the app serves, completed jobs
+// kept 7 days.
 //
 // Zero fields of any Config take the same defaults; start from DefaultConfig
-// to set HTTPEnabled or AutoStart to false, which a Config literal cannot do.
+// to set HTTPEnabled, DashboardEnabled or AutoStart to false, which a Config
+// literal cannot do.
 func DefaultConfig() Config {
 	return Config{
 		Workers:           DefaultWorkers,
@@ -144,6 +154,7 @@ func DefaultConfig() Config {
 		MaxRetries:        DefaultMaxRetries,
 		MaxPayloadSize:    DefaultMaxPayloadSize,
 		HTTPEnabled:       true,
+		DashboardEnabled:  true,
 		AutoStart:         true,
 		ShutdownTimeout:   DefaultShutdownTimeout,
 		Retention:         DefaultRetention,
@@ -161,7 +172,7 @@ func DefaultRetryBackoff(retry int) time.Duration {
 // of every field: its MaxRetries is NoRetries or a count, never 0.
 func (c Config) resolve() (Config, error) {
 	if !c.fromDefaultConfig {
-		c.HTTPEnabled, c.AutoStart = true, true
+		c.HTTPEnabled, c.DashboardEnabled, c.AutoStart = true, true, true
 	}
 	if err := applyEnv(&c, os.LookupEnv); err != nil {
 		return c, err

@@ -33,6 +33,7 @@ func envVariables(c *Config) []envVariable {
 		variable("PB_JOBS_MAX_RETRIES", "a number of retries: 0 (none) or more", &c.MaxRetries, parseRetries),
 		variable("PB_JOBS_MAX_PAYLOAD_SIZE", "a positive integer (bytes)", &c.MaxPayloadSize, parsePositive[int64]),
 		variable("PB_JOBS_HTTP_ENABLED", "true or false", &c.HTTPEnabled, parseBool),
+		variable("PB_JOBS_DASHBOARD_ENABLED", "true or false", &c.DashboardEnabled, parseBool),
 		variable("PB_JOBS_ENQUEUE_RULE", "", &c.EnqueueRule, parseString),
 		variable("PB_JOBS_MANAGE_RULE", "", &c.ManageRule, parseString),
 		variable("PB_JOBS_ALLOWED_TOPICS", "", &c.AllowedTopics, parseList),

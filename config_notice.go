@@ -20,7 +20,7 @@ type configNotice struct {
 // configNotices returns the notices about config (as resolved) and the
 // environment environ (as os.Environ returns it): a warning for each unknown
 // PB_JOBS_* variable, and, for an enabled plugin configured by a Config
-// literal, that HTTPEnabled and AutoStart are on.
+// literal, that HTTPEnabled, DashboardEnabled and AutoStart are on.
 func configNotices(config Config, environ []string) []configNotice {
 	var notices []configNotice
 	for _, v := range unknownEnv(environ) {
@@ -33,9 +33,9 @@ func configNotices(config Config, environ []string) []configNotice {
 	if !config.fromDefaultConfig && !config.Disabled {
 		notices = append(notices, configNotice{
 			level: slog.LevelInfo,
-			msg: "jobs: the Config was not made by jobs.DefaultConfig(), so HTTPEnabled and AutoStart take their default, true; " +
-				"to turn them off, start from jobs.DefaultConfig(), or set PB_JOBS_HTTP_ENABLED=false / PB_JOBS_AUTO_START=false",
-			args: []any{"httpEnabled", config.HTTPEnabled, "autoStart", config.AutoStart},
+			msg: "jobs: the Config was not made by jobs.DefaultConfig(), so HTTPEnabled, DashboardEnabled and AutoStart take their default, true; " +
+				"to turn them off, start from jobs.DefaultConfig(), or set PB_JOBS_HTTP_ENABLED=false / PB_JOBS_DASHBOARD_ENABLED=false / PB_JOBS_AUTO_START=false",
+			args: []any{"httpEnabled", config.HTTPEnabled, "dashboardEnabled", config.DashboardEnabled, "autoStart", config.AutoStart},
 		})
 	}
 	return notices

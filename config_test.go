@@ -112,8 +112,9 @@ func TestConfigLiteralTakesEveryDefault(t *testing.T) {
 
 func TestConfigLiteralIsLoggedAtBootstrap(t *testing.T) {
 	_, log := bootstrappedApp(t, Config{Workers: 2})
-	if !log.has("DefaultConfig()", "HTTPEnabled and AutoStart", "PB_JOBS_HTTP_ENABLED=false", "PB_JOBS_AUTO_START=false") {
-		t.Fatal("no log line saying that a Config literal turns HTTPEnabled and AutoStart on, and how to turn them off")
+	if !log.has("DefaultConfig()", "HTTPEnabled, DashboardEnabled and AutoStart", "PB_JOBS_HTTP_ENABLED=false",
+		"PB_JOBS_DASHBOARD_ENABLED=false", "PB_JOBS_AUTO_START=false") {
+		t.Fatal("no log line saying that a Config literal turns HTTPEnabled, DashboardEnabled and AutoStart on, and how to turn them off")
 	}
 }
 

@@ -174,6 +174,9 @@ func Register(app core.App, config Config) error {
 		Func: func(e *core.ServeEvent) error {
 			if p.config.HTTPEnabled {
 				p.bindRoutes(e.Router)
+				if p.config.DashboardEnabled {
+					bindDashboard(e.Router)
+				}
 			}
 			if p.config.AutoStart {
 				if err := p.dispatcher.start(); err != nil {
