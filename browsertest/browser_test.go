@@ -202,6 +202,19 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 	}
 }
 
+// typeInto empties the form field sel, then types text into it as a user
+// does, key by key.
+func typeInto(t *testing.T, ctx context.Context, sel, text string) {
+	t.Helper()
+	do(t, ctx, "see "+sel, waitVisible(sel))
+	evalJS[chromedp.Void](t, ctx, fmt.Sprintf(`(() => {
+		const el = document.querySelector(%s);
+		el.value = "";
+		el.dispatchEvent(new Event("input", {bubbles: true}));
+	})()`, js(sel)))
+	do(t, ctx, "type into "+sel, chromedp.SendKeys(chromedp.CSS(sel), text))
+}
+
 // selectOption sets the select element sel to value, once it offers that
 // value, the way a user's choice does: with input and change events.
 func selectOption(t *testing.T, ctx context.Context, sel, value string) {

@@ -108,13 +108,9 @@ func TestCancelPendingJob(t *testing.T) {
 func TestRefusedActionShowsErrorToast(t *testing.T) {
 	ctx := newPage(t)
 	signIn(t, ctx)
-	do(t, ctx, "fill the enqueue form",
-		chromedp.Clear(chromedp.CSS(`#enqueue-form input[name=topic]`)),
-		chromedp.SendKeys(chromedp.CSS(`#enqueue-form input[name=topic]`), "not-allowed"),
-		chromedp.Clear(chromedp.CSS(`#enqueue-form textarea[name=payload]`)),
-		chromedp.SendKeys(chromedp.CSS(`#enqueue-form textarea[name=payload]`), `{"refused": true}`),
-		click(`#enqueue-form button[type=submit]`),
-	)
+	typeInto(t, ctx, `#enqueue-form input[name=topic]`, "not-allowed")
+	typeInto(t, ctx, `#enqueue-form textarea[name=payload]`, `{"refused": true}`)
+	do(t, ctx, "submit the enqueue form", click(`#enqueue-form button[type=submit]`))
 	waitJS(t, ctx, "an error toast with the API's message", `(() => {
 		const el = document.querySelector("#toast");
 		return !!el && el.checkVisibility() && el.dataset.kind === "error"

@@ -23,10 +23,11 @@ func tabUntil(t *testing.T, ctx context.Context, sel string) {
 	t.Fatalf("%d presses of Tab did not focus %s", maxTabs, sel)
 }
 
-// At a phone's viewport the jobs table shows, and the keyboard alone
-// reaches the actions: Tab focuses a topic's action button; from the top of
-// the page again, Tab reaches a job's row link, Enter opens the job, and Tab
-// reaches the job's cancel button.
+// At a phone's viewport the jobs table shows, the page does not scroll
+// sideways, and the keyboard alone reaches the actions: Tab focuses a
+// topic's action button; from the top of the page again, Tab reaches a
+// job's row link, Enter opens the job, and Tab reaches the job's cancel
+// button.
 func TestPhoneViewportAndKeyboard(t *testing.T) {
 	job := enqueue(t, enqueueBody{Topic: "ok", Payload: map[string]any{"phone": true}, RunAt: farRunAt})
 
@@ -34,6 +35,9 @@ func TestPhoneViewportAndKeyboard(t *testing.T) {
 	do(t, ctx, "set a phone's viewport", chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile))
 	signIn(t, ctx)
 	do(t, ctx, "see the jobs table and the job's row", waitVisible("table#jobs"), waitVisible(jobRow(job.ID)))
+	if wide := evalJS[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth`); wide {
+		t.Error("the page is wider than the phone's viewport: it scrolls sideways")
+	}
 	screenshot(t, ctx, "phone")
 
 	tabUntil(t, ctx, topicRow("ok")+" button[data-action]")
