@@ -120,8 +120,8 @@ type Config struct {
 	RetryBackoff func(retry int) time.Duration
 
 	// fromDefaultConfig marks a Config made by DefaultConfig, whose
-	// HTTPEnabled, DashboardEnabled and AutoStart say what the app chose. In a literal they
-	// cannot say false, and take their default, true.
+	// HTTPEnabled, DashboardEnabled and AutoStart say what the app chose. In
+	// a literal they cannot say false, and take their default, true.
 	fromDefaultConfig bool
 }
 
