@@ -1,12 +1,9 @@
 package jobs
 
 import (
-	"errors"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/pocketbase/pocketbase/tests"
 )
 
 // realtimeFixture is a served app of the API fixture (its users and rules)
@@ -20,29 +17,17 @@ type realtimeFixture struct {
 // newRealtimeFixture builds and serves a realtimeFixture.
 func newRealtimeFixture(t *testing.T, b backend) *realtimeFixture {
 	t.Helper()
-	dir, ids := apiTemplateDir(t)
-	app, err := tests.NewTestApp(dir)
-	if err != nil {
-		t.Fatalf("new test app: %v", err)
-	}
-	t.Cleanup(app.Cleanup)
 	cfg := apiConfig()
 	cfg.AutoStart = true
 	b.configure(t, &cfg)
-	if err := Register(app, cfg); err != nil {
-		t.Fatalf("register: %v", err)
-	}
-	store := GetJobStore(app)
+	api := newAPIFixture(t, cfg)
+	api.served = true
+	store := GetJobStore(api.app)
 	if err := store.Register("ok", func(*Job) error { return nil }); err != nil {
 		t.Fatalf("register handler: %v", err)
 	}
-	if err := store.Register("fail", func(*Job) error { return errors.New("boom") }); err != nil {
-		t.Fatalf("register handler: %v", err)
-	}
 	t.Cleanup(func() { _ = store.Stop() })
-	f := &realtimeFixture{apiFixture: &apiFixture{app: app, cfg: cfg, ids: ids, served: true}, store: store}
-	f.url = serveApp(t, app)
-	return f
+	return &realtimeFixture{apiFixture: api, store: store, url: serveApp(t, api.app)}
 }
 
 // isJob returns a matcher of messages of action about job id (any action
