@@ -5,6 +5,7 @@
 //	go run ./examples/quickstart serve
 //	curl -X POST http://127.0.0.1:8090/send-digest    # prints "Processing mail digest for user: 123"
 //	curl -X POST http://127.0.0.1:8090/flaky-webhook  # a job that fails, and is failed a few seconds later
+//	go run ./examples/quickstart jobs list            # the jobs, from the command line
 //
 // The routes need no auth, to keep the example short: an app would guard
 // them, or enqueue from its own hooks.
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pocketbase-jobs/jobs"
+	"github.com/pocketbase-jobs/jobs/jobscmd"
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -27,6 +29,7 @@ func main() {
 	if err := setUp(app); err != nil {
 		log.Fatal(err) // e.g. a bad PB_JOBS_* value, named in one line
 	}
+	jobscmd.MustRegister(app, app.RootCmd) // "jobs list", "jobs requeue ID", ...
 	if err := app.Start(); err != nil {
 		log.Fatal(err)
 	}
