@@ -36,12 +36,14 @@ func NewFlusher(cfg FlusherConfig) *Flusher {
 // Start starts flushing.
 func (f *Flusher) Start() { f.start(f.run) }
 
-// Stop stops flushing; what was not flushed yet is dropped.
+// Stop flushes what is left, once, and stops flushing.
 func (f *Flusher) Stop(ctx context.Context) error { return f.stop(ctx) }
 
 // run waits for a signal, lets Interval pass, flushes, and again, until
-// quit ends.
+// quit ends; then it flushes a last time, so that what a short-lived
+// process changed (a command of the command line) is passed on.
 func (f *Flusher) run(quit, abort context.Context) {
+	defer f.flush(abort)
 	for {
 		select {
 		case <-quit.Done():
@@ -51,8 +53,13 @@ func (f *Flusher) run(quit, abort context.Context) {
 		if !clock.Sleep(quit, f.cfg.Interval) {
 			return
 		}
-		ctx, cancel := call(abort)
-		f.cfg.Flush(ctx)
-		cancel()
+		f.flush(abort)
 	}
+}
+
+// flush calls Flush with a context for one round of database calls.
+func (f *Flusher) flush(abort context.Context) {
+	ctx, cancel := call(abort)
+	defer cancel()
+	f.cfg.Flush(ctx)
 }
