@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // realtimeFixture is a served app of the API fixture (its users and rules)
@@ -176,7 +178,8 @@ func TestRealtimeSumsUpABurst(t *testing.T) {
 
 // TestRealtimeCrossesProcesses: on PostgreSQL, the changes one process
 // makes reach the realtime subscribers of another process sharing the job
-// database — job by job, and summed up after a burst.
+// database — job by job, summed up after a burst, and those of a process
+// that terminates at once, as a command of the command line does.
 func TestRealtimeCrossesProcesses(t *testing.T) {
 	t.Parallel()
 	pg := backendNamed(t, "postgres")
@@ -208,4 +211,12 @@ func TestRealtimeCrossesProcesses(t *testing.T) {
 	if m.Stats.Pending < int64(len(items)) {
 		t.Fatalf("stats message %s, want at least %d pending", m.Raw, len(items))
 	}
+
+	command := newApp(t, shared, testConfig())
+	last := mustEnqueue(t, GetJobStore(command), "unhandled", nil, nil)
+	err := command.OnTerminate().Trigger(&core.TerminateEvent{App: command}, func(*core.TerminateEvent) error { return nil })
+	if err != nil {
+		t.Fatalf("terminate: %v", err)
+	}
+	sub.waitMsg(t, 10*time.Second, "of a job enqueued by a process that terminated at once", isJob(last.ID, actionCreate))
 }
