@@ -5,6 +5,8 @@ import (
 
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -236,8 +238,8 @@ func (b *barrier) arrive(within time.Duration) bool {
 }
 
 // A PocketBase app that is not bootstrapped yet gets the handlers of its
-// pb_hooks files registered when it bootstraps, and its $app keeps the
-// fields of *pocketbase.PocketBase.
+// pb_hooks files registered, and jobs.d.ts written, when it bootstraps; its
+// $app keeps the fields of *pocketbase.PocketBase.
 func TestHandlersRegisteredAtBootstrap(t *testing.T) {
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDataDir: t.TempDir(), HideStartBanner: true})
 	cfg := jobs.DefaultConfig()
@@ -245,13 +247,14 @@ func TestHandlersRegisteredAtBootstrap(t *testing.T) {
 	if err := jobs.Register(app, cfg); err != nil {
 		t.Fatalf("register jobs: %v", err)
 	}
+	typesDir := t.TempDir()
 	err := Register(app, jsvm.Config{
 		HooksDir: writeHooks(t, map[string]string{"main.pb.js": `
 $app.rootCmd.addCommand(new Command({use: "hello"}))
 onJobRun((e) => e.next(), "at_bootstrap")
 `}),
 		MigrationsDir: t.TempDir(),
-		TypesDir:      t.TempDir(),
+		TypesDir:      typesDir,
 	})
 	if err != nil {
 		t.Fatalf("register jobsjs: %v", err)
@@ -270,6 +273,10 @@ onJobRun((e) => e.next(), "at_bootstrap")
 	}
 	if len(topics) != 1 || topics[0].Topic != "at_bootstrap" || !topics[0].HasHandler {
 		t.Fatalf("topics %+v: want at_bootstrap handled", topics)
+	}
+	written, err := os.ReadFile(filepath.Join(typesDir, TypesFileName))
+	if err != nil || !strings.Contains(string(written), "declare var $jobs: jobs.Jobs") {
+		t.Fatalf("the types in %s: %v", TypesFileName, err)
 	}
 }
 

@@ -77,7 +77,8 @@ func MustRegister(app core.App, config jsvm.Config) {
 // Register registers PocketBase's jsvm plugin on app, as jsvm.Register does
 // with config, with the job bindings added: $jobs in every runtime (before
 // config.OnInit runs, which may add its own bindings) and onJobRun in
-// pb_hooks files. The jobs plugin must be registered on app too (before or
+// pb_hooks files, declared for editors in TypesFileName, which it writes to
+// config.TypesDir when the app bootstraps. The jobs plugin must be registered on app too (before or
 // after), with jobs.Register; the handlers of pb_hooks files are registered
 // with its store when the app bootstraps, and an error there (such as a
 // topic that Go code gave a handler already) fails the bootstrap.
@@ -93,14 +94,24 @@ func Register(app core.App, config jsvm.Config) error {
 	if err := jsvm.Register(withJobHooks(app, hooks), config); err != nil {
 		return err
 	}
-	if app.IsBootstrapped() {
+	typesDir := config.TypesDir
+	if typesDir == "" {
+		typesDir = app.DataDir() // jsvm's default
+	}
+	bootstrapped := func() error {
+		if err := writeTypes(typesDir); err != nil {
+			app.Logger().Warn("jobsjs: the types of $jobs could not be written", "error", err)
+		}
 		return hooks.registerTopics()
+	}
+	if app.IsBootstrapped() {
+		return bootstrapped()
 	}
 	app.OnBootstrap().BindFunc(func(e *core.BootstrapEvent) error {
 		if err := e.Next(); err != nil {
 			return err
 		}
-		return hooks.registerTopics()
+		return bootstrapped()
 	})
 	return nil
 }
