@@ -16,17 +16,14 @@ import (
 type jobDB struct {
 	// drv tells the realtime feed of every change it makes.
 	drv driver.Driver
-	// listener is the database's driver.Listener; nil on SQLite.
-	listener driver.Listener
 	// bindTx returns a driver that works inside txApp's transaction; nil
 	// when the jobs live outside the app's database (PostgreSQL), which no
 	// transaction of the app covers.
 	bindTx func(txApp core.App) driver.Driver
 	// relay moves transactional enqueues from the app's outbox; nil on SQLite.
 	relay *service.Relay
-	// feed are the services that feed the plugin's realtime feed from this
-	// database: its flusher, and on PostgreSQL a listener of changes.
-	feed []service.Service
+	// services run while the database is open (see startServices).
+	services []service.Service
 }
 
 // driverFor chooses the driver for a store bound to txApp, or for the app's
@@ -42,15 +39,16 @@ func (db *jobDB) driverFor(txApp core.App) (drv driver.Driver, inTx bool) {
 	return db.bindTx(txApp), true
 }
 
-// close stops the relay (after a last round) and releases the database,
-// until ctx ends.
+// close stops the relay (after a last round), then the other services
+// (the realtime flusher after a last flush, which tells other processes of
+// what the relay moved), and releases the database, until ctx ends.
 func (db *jobDB) close(ctx context.Context) error {
 	var errs []error
-	for _, s := range db.feed {
-		errs = append(errs, s.Stop(ctx))
-	}
 	if db.relay != nil {
 		errs = append(errs, db.relay.Stop(ctx))
+	}
+	for _, s := range db.services {
+		errs = append(errs, s.Stop(ctx))
 	}
 	if err := service.Within(ctx, db.drv.Close); err != nil {
 		errs = append(errs, fmt.Errorf("close the job database: %w", err))

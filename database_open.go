@@ -20,7 +20,7 @@ func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
 			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
 		}
 		db := &jobDB{drv: observe(d, p.feed.note), bindTx: p.bindSQLiteTx}
-		p.startFeed(app, db, d)
+		p.startServices(app, db, d)
 		return db, nil
 	}
 	return p.openPostgres(ctx, app)
@@ -35,22 +35,28 @@ func (p *plugin) bindSQLiteTx(txApp core.App) driver.Driver {
 	return observe(d, func(c driver.Changes) { onCommit(txApp, func() { p.feed.note(c) }) })
 }
 
-// startFeed starts the services that feed the realtime feed from db, whose
-// unobserved driver is raw: a flusher, and — when raw is a driver.Listener
-// and this process has realtime subscribers to send to — a listener of the
-// changes other processes publish.
-func (p *plugin) startFeed(app core.App, db *jobDB, raw driver.Driver) {
-	db.listener, _ = raw.(driver.Listener)
-	db.feed = []service.Service{service.NewFlusher(service.FlusherConfig{
+// startServices starts the services of db that run as long as it is open,
+// whether or not the dispatcher runs: the realtime feed's flusher, and,
+// when raw (db's unobserved driver) is a driver.Listener, the one listener
+// of the process's notifications — of runnable jobs (for the claim loop),
+// cancels (for the running handlers) and other processes' job changes (for
+// the feed).
+func (p *plugin) startServices(app core.App, db *jobDB, raw driver.Driver) {
+	listener, _ := raw.(driver.Listener)
+	db.services = []service.Service{service.NewFlusher(service.FlusherConfig{
 		Ready:    p.feed.ready,
 		Interval: realtimeInterval,
-		Flush:    func(ctx context.Context) { p.feed.flush(ctx, raw, db.listener) },
+		Flush:    func(ctx context.Context) { p.feed.flush(ctx, raw, listener) },
 	})}
-	if db.listener != nil && p.feed.deliver {
-		changes := driver.ListenParams{OnChanges: p.feed.received}
-		db.feed = append(db.feed, service.NewListener(db.listener, changes, app.Logger()))
+	if listener != nil {
+		notifications := driver.ListenParams{
+			OnNotify:  p.waker.Wake,
+			OnCancel:  p.dispatcher.cancel,
+			OnChanges: p.feed.received,
+		}
+		db.services = append(db.services, service.NewListener(listener, notifications, app.Logger()))
 	}
-	for _, s := range db.feed {
+	for _, s := range db.services {
 		s.Start()
 	}
 }
@@ -87,7 +93,7 @@ func (p *plugin) openPostgres(ctx context.Context, app core.App) (*jobDB, error)
 	}
 	observed := observe(pg, p.feed.note)
 	db := &jobDB{drv: observed, relay: p.startRelay(app, observed)}
-	p.startFeed(app, db, pg)
+	p.startServices(app, db, pg)
 	return db, nil
 }
 

@@ -131,8 +131,6 @@ type dispatchRun struct {
 	janitor   *service.Janitor
 	watcher   *service.ClaimWatcher
 	scheduler *service.Scheduler
-	// listener is nil when the job database sends no notifications.
-	listener *service.Listener
 }
 
 // newRun builds the services of a run on db, wires them to one another,
@@ -190,9 +188,6 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 		Enqueued:     func(job driver.InsertParams) { d.wakeFor([]driver.InsertParams{job}) },
 		PollInterval: d.config.PollInterval,
 	})
-	if db.listener != nil {
-		r.listener = service.NewListener(db.listener, driver.ListenParams{OnNotify: d.waker.Wake, OnCancel: r.workers.cancel}, logger)
-	}
 	for _, s := range r.services() {
 		s.Start()
 	}
@@ -202,15 +197,11 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 // services returns the run's services in the order they start: each one
 // before those that hand it work.
 func (r *dispatchRun) services() []service.Service {
-	s := []service.Service{r.completer, r.workers, r.claims, r.janitor, r.watcher, r.scheduler}
-	if r.listener != nil {
-		s = append(s, r.listener)
-	}
-	return s
+	return []service.Service{r.completer, r.workers, r.claims, r.janitor, r.watcher, r.scheduler}
 }
 
 // stop ends the run within grace plus lastWritesLimit, from its start. It
-// stops claiming, the janitor and the listener, seeing a claim on its way
+// stops claiming, the janitor, the claim watcher and the scheduler, seeing a claim on its way
 // through (and running or giving back its jobs like any other); running
 // handlers get until grace ends, then they are cancelled and their jobs
 // given back; and the completer writes the last outcomes. Whatever has not
@@ -221,10 +212,6 @@ func (r *dispatchRun) stop(grace time.Duration) error {
 	defer cancelGrace()
 	ctx, cancel := context.WithTimeout(context.Background(), grace+lastWritesLimit)
 	defer cancel()
-	errs := []error{r.claims.Stop(ctx), r.janitor.Stop(ctx), r.watcher.Stop(ctx), r.scheduler.Stop(ctx)}
-	if r.listener != nil {
-		errs = append(errs, r.listener.Stop(ctx))
-	}
-	errs = append(errs, r.workers.Stop(graceCtx), r.completer.Stop(ctx))
-	return errors.Join(errs...)
+	return errors.Join(r.claims.Stop(ctx), r.janitor.Stop(ctx), r.watcher.Stop(ctx), r.scheduler.Stop(ctx),
+		r.workers.Stop(graceCtx), r.completer.Stop(ctx))
 }

@@ -3,14 +3,12 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
-	"github.com/pocketbase-jobs/jobs/internal/outage"
 	"github.com/pocketbase-jobs/jobs/internal/service"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/security"
@@ -70,7 +68,7 @@ type deletedJob struct {
 // PostgreSQL, of every process) and sends them to the realtime subscribers
 // of this process, coalesced. It outlives the job databases the plugin
 // opens; each open database runs a flusher (and on PostgreSQL a listener)
-// that feeds it (see startFeed).
+// that feeds it (see startServices).
 type realtimeFeed struct {
 	app core.App
 	// origin names this process in the changes it publishes, so it can
@@ -83,8 +81,6 @@ type realtimeFeed struct {
 	// local holds this process's changes, to publish and send; toSend the
 	// changes to send to this process's subscribers.
 	local, toSend *service.ChangeSet
-	// publishing logs an outage of PublishChanges once each way.
-	publishing *outage.Log
 
 	mu sync.Mutex
 	// sending holds the ids of clients a goroutine is sending to; behind
@@ -102,9 +98,6 @@ func newRealtimeFeed(app core.App, deliver bool) *realtimeFeed {
 		ready:   ready,
 		local:   service.NewChangeSet(realtimeBatch, ready),
 		toSend:  service.NewChangeSet(realtimeBatch, ready),
-		publishing: outage.New(app.Logger(), slog.LevelWarn,
-			"jobs: cannot tell other processes of job changes; their realtime subscribers miss them",
-			"jobs: telling other processes of job changes again"),
 		sending: map[string]bool{},
 		behind:  map[string]bool{},
 	}
@@ -120,18 +113,14 @@ func (f *realtimeFeed) received(c driver.Changes) {
 	}
 }
 
-// flush publishes this process's changes (when pub is not nil) and sends
-// every change gathered to this process's subscribers, reading jobs
-// through drv.
+// flush publishes this process's changes (when pub is not nil; the driver
+// logs an outage) and sends every change gathered to this process's
+// subscribers, reading jobs through drv.
 func (f *realtimeFeed) flush(ctx context.Context, drv driver.Driver, pub driver.Listener) {
 	mine := f.local.Take()
 	if pub != nil && !service.Empty(mine) {
 		mine.Origin = f.origin
-		if err := pub.PublishChanges(ctx, mine); err != nil {
-			f.publishing.Failed(err)
-		} else {
-			f.publishing.Recovered()
-		}
+		_ = pub.PublishChanges(ctx, mine) // logged by the driver; subscribers elsewhere miss these
 	}
 	f.toSend.Add(mine)
 	c := f.toSend.Take()

@@ -386,6 +386,6 @@ type Listener interface {
 
 	// PublishChanges tells every listening process (this one included) of
 	// changes. Changes too large for one notification arrive as their
-	// count in Untold.
+	// count in Untold. The driver logs an outage itself, once.
 	PublishChanges(ctx context.Context, c Changes) error
 }

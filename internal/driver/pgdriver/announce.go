@@ -37,7 +37,7 @@ type announcer struct {
 	done    sync.WaitGroup
 
 	// outage logs an outage of notifications once each way, not once per
-	// notification.
+	// notification; PublishChanges reports to it too.
 	outage *outage.Log
 }
 
@@ -49,8 +49,8 @@ func newAnnouncer(pool *pgxpool.Pool, logger *slog.Logger) *announcer {
 		ctx:    ctx,
 		cancel: cancel,
 		outage: outage.New(logger, slog.LevelWarn,
-			"jobs: cannot notify other processes of new jobs; they will find them when they poll",
-			"jobs: notifying other processes of new jobs again"),
+			"jobs: cannot notify other processes; they find new jobs when they poll, and their realtime subscribers miss job changes meanwhile",
+			"jobs: notifying other processes again"),
 	}
 }
 

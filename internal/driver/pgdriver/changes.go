@@ -34,15 +34,20 @@ const publishSQL = `SELECT pg_notify('` + ChangesChannel + `', $1)`
 
 // PublishChanges tells every listener of ChangesChannel (this process's
 // too) of c. When c does not fit in one notification, its jobs are sent
-// as their count in Untold.
+// as their count in Untold. An outage is logged once, with those of the
+// announcements of new jobs: both are notifications to other processes.
 func (d *Driver) PublishChanges(ctx context.Context, c driver.Changes) error {
 	payload, err := encodeChanges(c)
 	if err != nil {
 		return fmt.Errorf("encode changes: %w", err)
 	}
 	if _, err := d.pool.Exec(ctx, publishSQL, payload); err != nil {
+		if ctx.Err() == nil {
+			d.announcer.outage.Failed(err)
+		}
 		return fmt.Errorf("publish changes: %w", err)
 	}
+	d.announcer.outage.Recovered()
 	return nil
 }
 
