@@ -79,7 +79,11 @@ func (r Result) String() string {
 	if len(parts) == 0 {
 		return "no attempt"
 	}
-	return fmt.Sprintf("%d attempts: %s", len(r.Attempts), strings.Join(parts, ", "))
+	attempts := "attempts"
+	if len(r.Attempts) == 1 {
+		attempts = "attempt"
+	}
+	return fmt.Sprintf("%d %s: %s", len(r.Attempts), attempts, strings.Join(parts, ", "))
 }
 
 // add counts a.
