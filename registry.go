@@ -49,6 +49,15 @@ type registration struct {
 	opts    HandlerOptions
 }
 
+// lock is how long a claim holds the topic's jobs: its LockDuration, or
+// otherwise fallback (Config.LockDuration).
+func (r *registration) lock(fallback time.Duration) time.Duration {
+	if r.opts.LockDuration > 0 {
+		return r.opts.LockDuration
+	}
+	return fallback
+}
+
 // handlerRegistry maps topics to their handlers. It is safe for concurrent
 // use: handlers may be registered while the dispatcher runs.
 type handlerRegistry struct {

@@ -68,11 +68,7 @@ func (t *topicRoom) reserve(limit int, now time.Time) []driver.ClaimTopic {
 			}
 			t.used[topic] += room
 		}
-		lock := reg.opts.LockDuration
-		if lock == 0 {
-			lock = t.lockDuration
-		}
-		claim = append(claim, driver.ClaimTopic{Topic: topic, Limit: room, LockedUntil: now.Add(lock)})
+		claim = append(claim, driver.ClaimTopic{Topic: topic, Limit: room, LockedUntil: now.Add(reg.lock(t.lockDuration))})
 	}
 	return claim
 }

@@ -110,19 +110,28 @@ func (w *workers) Start() {
 // processing until its lock expires. A job whose claim was cancelled
 // meanwhile is not run either, and its worker is free again at once.
 func (w *workers) run(row driver.JobRow) {
-	a := w.newAttempt(jobFromRow(row))
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if a := w.admitLocked(row); a != nil {
+		w.assigned <- a
+	}
+}
+
+// admitLocked makes a claimed job an attempt the workers know of (so that
+// a cancel reaches it), or returns nil once Stop began. An attempt whose
+// claim was cancelled meanwhile is marked discarded. w.mu must be held.
+func (w *workers) admitLocked(row driver.JobRow) *attempt {
+	a := w.newAttempt(jobFromRow(row))
 	if w.stopped {
 		a.end()
-		return
+		return nil
 	}
 	if mark, ok := w.cancelled[row.ID]; ok && row.LockVersion <= mark.lockVersion {
 		a.discard = true
 		a.cancel(ErrJobCancelled)
 	}
 	w.running[a] = struct{}{}
-	w.assigned <- a
+	return a
 }
 
 // newAttempt gives job its context: it ends when the dispatcher stops, at
@@ -142,31 +151,42 @@ func (w *workers) newAttempt(job *Job) *attempt {
 func (w *workers) work() {
 	defer w.wg.Done()
 	for a := range w.assigned {
-		timedOut, err := w.attempt(a)
-		a.end()
-		w.report(a, w.outcome(a, err, timedOut))
+		w.perform(a)
 		w.room.done(a.job.Topic)
 		w.freed <- struct{}{}
 	}
 }
 
+// perform runs a's handler and reports its outcome, and returns the
+// attempt's error (see attempt).
+func (w *workers) perform(a *attempt) error {
+	err := w.attempt(a)
+	a.end()
+	w.report(a, w.outcome(a, err))
+	return err
+}
+
 // attempt runs a's handler, unless a was cancelled before it started,
-// under the topic's Timeout from its start, and tells whether the handler
-// returned after the Timeout passed, and what it returned.
-func (w *workers) attempt(a *attempt) (timedOut bool, err error) {
+// under the topic's Timeout from its start, and returns the attempt's
+// error: what the handler returned or, when it returned after the Timeout
+// passed, ErrJobTimedOut with the text of what it returned.
+func (w *workers) attempt(a *attempt) error {
 	if w.discarded(a) {
-		return false, nil
+		return nil
 	}
 	if a.reg == nil || a.reg.opts.Timeout <= 0 {
-		return false, w.execute(a)
+		return w.execute(a)
 	}
 	timeout := a.reg.opts.Timeout
 	ctx, end := context.WithTimeoutCause(a.job.ctx, timeout, ErrJobTimedOut)
 	defer end()
 	a.job.ctx = ctx
 	started := time.Now()
-	err = w.execute(a)
-	return time.Since(started) >= timeout, err
+	err := w.execute(a)
+	if time.Since(started) >= timeout {
+		return w.timeoutError(a, err)
+	}
+	return err
 }
 
 // execute runs the topic's handler, turning a panic into an error.
@@ -185,15 +205,10 @@ func (w *workers) execute(a *attempt) (err error) {
 	return a.reg.handler(job)
 }
 
-// outcome decides what an attempt's result does to the job: err is what
-// the handler returned, timedOut tells whether it returned after its
-// topic's Timeout.
-func (w *workers) outcome(a *attempt, err error, timedOut bool) driver.Outcome {
+// outcome decides what an attempt's error (see attempt) does to the job.
+func (w *workers) outcome(a *attempt, err error) driver.Outcome {
 	job := a.job
 	o := driver.Outcome{ID: job.ID, LockVersion: job.lockVersion}
-	if timedOut {
-		err = w.timeoutError(a, err)
-	}
 	var (
 		snooze *snoozeError
 		skip   *skipRetryError
