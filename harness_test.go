@@ -9,6 +9,8 @@ import (
 
 	"github.com/pocketbase-jobs/jobs/internal/pgtest"
 	"github.com/pocketbase/pocketbase/tests"
+
+	"github.com/pocketbase-jobs/jobs/internal/testpoll"
 )
 
 // backend is one database the behaviour suite runs against.
@@ -108,16 +110,10 @@ func dispatcherRunning(store *JobStore) bool {
 	return d.run != nil
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds, failing the test after within.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testpoll.Until(t, within, what, cond)
 }
 
 // waitStatus waits until job id has the given status and returns it.

@@ -15,6 +15,8 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/plugins/jsvm"
 	"github.com/pocketbase/pocketbase/tests"
+
+	"github.com/pocketbase-jobs/jobs/internal/testpoll"
 )
 
 // hooksApp is a test app with the jobs plugin and its JavaScript bindings
@@ -111,13 +113,7 @@ func (a *hooksApp) waitStatus(t *testing.T, id, status string) *jobs.Job {
 // waitFor polls cond until it holds, failing the test after within.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testpoll.Until(t, within, what, cond)
 }
 
 // source returns js with each key of vars replaced by its value: a

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pocketbase-jobs/jobs/internal/testpoll"
 )
 
 // Time limits of the binary's processes.
@@ -279,19 +280,9 @@ func freeLoopbackAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// waitFor polls done every 100ms until it reports true, failing t if it has
-// not within limit; what names the wait in the failure.
+// waitFor polls done until it reports true, failing t if it has not within
+// limit; what names the wait in the failure.
 func waitFor(t *testing.T, limit time.Duration, what string, done func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for !done() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waited %s for %s", limit, what)
-		case <-tick.C:
-		}
-	}
+	testpoll.Until(t, limit, what, done)
 }

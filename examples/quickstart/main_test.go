@@ -14,6 +14,8 @@ import (
 	"github.com/pocketbase-jobs/jobs"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
+
+	"github.com/pocketbase-jobs/jobs/internal/testpoll"
 )
 
 func TestSendDigestRunsTheMailDigestHandler(t *testing.T) {
@@ -131,13 +133,7 @@ func waitStatus(t *testing.T, app core.App, id, status string) *jobs.Job {
 // waitFor polls cond until it holds, for at most 20 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testpoll.Until(t, 20*time.Second, what, cond)
 }
 
 // captureLog sends the standard logger's output to the returned buffer
