@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 	"github.com/pocketbase-jobs/jobs/internal/driver/pgdriver"
@@ -11,6 +12,11 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
+
+// clockSyncEvery is how often a process reads the PostgreSQL server's clock
+// to correct its own: often enough that a drifting or stepped machine clock
+// is followed within seconds, for one cheap statement.
+const clockSyncEvery = 15 * time.Second
 
 // openJobDB opens and migrates the job database configured for app.
 func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
@@ -36,11 +42,12 @@ func (p *plugin) bindSQLiteTx(txApp core.App) driver.Driver {
 }
 
 // startServices starts the services of db that run as long as it is open,
-// whether or not the dispatcher runs: the realtime feed's flusher, and,
-// when raw (db's unobserved driver) is a driver.Listener, the one listener
-// of the process's notifications — of runnable jobs (for the claim loop),
-// cancels (for the running handlers) and other processes' job changes (for
-// the feed).
+// whether or not the dispatcher runs: the realtime feed's flusher; when raw
+// (db's unobserved driver) is a driver.Listener, the one listener of the
+// process's notifications — of runnable jobs (for the claim loop), cancels
+// (for the running handlers) and other processes' job changes (for the
+// feed); and when raw is a driver.ServerClock, the service that keeps the
+// plugin's clock corrected to the server's.
 func (p *plugin) startServices(app core.App, db *jobDB, raw driver.Driver) {
 	listener, _ := raw.(driver.Listener)
 	db.services = []service.Service{service.NewFlusher(service.FlusherConfig{
@@ -55,6 +62,9 @@ func (p *plugin) startServices(app core.App, db *jobDB, raw driver.Driver) {
 			OnChanges: p.feed.received,
 		}
 		db.services = append(db.services, service.NewListener(listener, notifications, app.Logger()))
+	}
+	if server, ok := raw.(driver.ServerClock); ok {
+		db.services = append(db.services, service.NewClockSync(server, &p.clock, clockSyncEvery))
 	}
 	for _, s := range db.services {
 		s.Start()
@@ -90,6 +100,9 @@ func (p *plugin) openPostgres(ctx context.Context, app core.App) (*jobDB, error)
 	if err := sqlitedriver.NewOutbox(app.NonconcurrentDB()).Migrate(ctx); err != nil {
 		pg.Close()
 		return nil, err
+	}
+	if err := service.SyncClock(ctx, pg, &p.clock); err != nil {
+		app.Logger().Warn("jobs: cannot read the PostgreSQL server's clock; following this machine's until it can", "error", err)
 	}
 	observed := observe(pg, p.feed.note)
 	db := &jobDB{drv: observed, relay: p.startRelay(app, observed)}

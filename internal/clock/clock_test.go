@@ -43,3 +43,25 @@ func TestSleepEndsWithItsContext(t *testing.T) {
 		t.Fatal("a sleep under an ended context reports it ran its course")
 	}
 }
+
+// TestCorrectionCancelsSkewButNotShift: a machine clock off by a skew,
+// corrected to a reference reading, tells the reference's time again; a
+// shift stays on top of the correction.
+func TestCorrectionCancelsSkewButNotShift(t *testing.T) {
+	var c Clock
+	c.Skew(-5 * time.Minute)
+	if off := time.Since(c.Now()); off < 5*time.Minute-time.Second || off > 5*time.Minute+time.Second {
+		t.Fatalf("a clock skewed 5 minutes behind is %v behind", off)
+	}
+	c.Correct(time.Now(), c.Machine()) // the reference is the system clock
+	if off := time.Since(c.Now()).Abs(); off > time.Second {
+		t.Fatalf("a corrected clock is %v off the reference", off)
+	}
+	if got := c.Correction(); got < 5*time.Minute-time.Second || got > 5*time.Minute+time.Second {
+		t.Fatalf("Correction() = %v, want about 5m", got)
+	}
+	c.Shift(time.Hour)
+	if ahead := time.Until(c.Now()); ahead < time.Hour-time.Second || ahead > time.Hour+time.Second {
+		t.Fatalf("a corrected clock shifted an hour is %v ahead of the reference", ahead)
+	}
+}

@@ -374,6 +374,17 @@ type Driver interface {
 	WaitingTopics(ctx context.Context, p WaitingParams) ([]WaitingTopic, error)
 }
 
+// ServerClock is a driver whose database server has the clock every
+// process sharing the database follows (PostgreSQL): the runtime corrects
+// its clock to it, so that processes on machines whose clocks drifted
+// agree on what is due and which locks expired. The runtime checks for it
+// with a type assertion; without it, the process's own clock is the one
+// clock (SQLite: one machine).
+type ServerClock interface {
+	// ServerTime returns the database server's current time.
+	ServerTime(ctx context.Context) (time.Time, error)
+}
+
 // Listener is a driver whose database tells every process of the jobs that
 // become runnable (PostgreSQL). The runtime checks for it with a type
 // assertion; without it, jobs stored by other processes are found when the
