@@ -92,3 +92,47 @@ func TestPauseStopsTheWholeServerUntilResume(t *testing.T) {
 	}
 	after.Close(ctx)
 }
+
+// TestFailoverDSNFollowsThePromotedStandby: the failover DSN reaches the
+// primary while it runs (the standby refuses writes), and the promoted
+// standby, holding every commit the primary acknowledged, once the primary
+// crashed.
+func TestFailoverDSNFollowsThePromotedStandby(t *testing.T) {
+	primary := pgtest.StartRestartable(t)
+	standby := primary.StartStandby()
+	dsn := pgtest.FailoverDSN(primary, standby)
+	ctx := context.Background()
+	exec := func(sql string) error {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec(`CREATE TABLE t AS SELECT 1 AS id`); err != nil {
+		t.Fatalf("write through the failover DSN to the primary: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, standby.DSN())
+	if err != nil {
+		t.Fatalf("connect to the standby: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO t VALUES (2)`); err == nil {
+		t.Error("the standby accepted a write before its promotion")
+	}
+
+	primary.Stop("immediate")
+	standby.Promote()
+	if err := exec(`INSERT INTO t VALUES (2)`); err != nil {
+		t.Fatalf("write through the failover DSN after the promotion: %v", err)
+	}
+	var rows int
+	if err := conn.QueryRow(ctx, `SELECT COUNT(*) FROM t`).Scan(&rows); err != nil {
+		t.Fatalf("read on the promoted standby: %v", err)
+	}
+	if rows != 2 {
+		t.Errorf("the promoted standby holds %d rows, want 2", rows)
+	}
+}
