@@ -102,8 +102,12 @@ var (
 	// ErrNotReady reports a store used before the app was bootstrapped.
 	ErrNotReady = errors.New("jobs store is not ready: the app is not bootstrapped yet")
 
-	// ErrUnavailable reports that the PostgreSQL job database could not be
-	// opened. The app runs meanwhile, and the plugin keeps trying in the
-	// background; the cause is in the app's logs.
-	ErrUnavailable = errors.New("the job database is unavailable; retrying in the background")
+	// ErrUnavailable reports that the PostgreSQL job database cannot be
+	// reached: it could not be opened (the app runs meanwhile, and the
+	// plugin keeps trying in the background; the cause is in the app's
+	// logs), or a call's connection failed or was lost, or the server is
+	// shutting down, starting, or a standby during a failover. The same
+	// call may succeed a moment later: retry it (an enqueue with a
+	// UniqueKey, to store the job once whatever happened to the first try).
+	ErrUnavailable = driver.ErrUnavailable
 )

@@ -30,6 +30,11 @@ var (
 	// allows the requested change.
 	ErrWrongStatus = errors.New("job is not in a status that allows this change")
 
+	// ErrUnavailable reports that the database could not be reached: its
+	// connection failed or was lost, the server is shutting down or
+	// starting, or it is a standby that takes no writes (during a
+	// failover). The same call may succeed once it is back.
+	ErrUnavailable = errors.New("the job database is unavailable; retrying in the background")
 	// ErrRejected reports that the database refused what a statement sent
 	// (text it cannot store, a number out of range, a constraint): sending
 	// the same values again fails again, unlike after an outage.

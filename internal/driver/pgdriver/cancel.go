@@ -30,11 +30,11 @@ const cancelSQL = `WITH cancelled AS (
 func (d *Driver) Cancel(ctx context.Context, p driver.CancelParams) (driver.JobRow, error) {
 	rows, err := d.pool.Query(ctx, cancelSQL, p.ID, ts(p.Now))
 	if err != nil {
-		return driver.JobRow{}, fmt.Errorf("cancel job %s: %w", p.ID, err)
+		return driver.JobRow{}, fmt.Errorf("cancel job %s: %w", p.ID, interpretError(err))
 	}
 	cancelled, err := pgx.CollectRows(rows, scanJob)
 	if err != nil {
-		return driver.JobRow{}, fmt.Errorf("cancel job %s: %w", p.ID, err)
+		return driver.JobRow{}, fmt.Errorf("cancel job %s: %w", p.ID, interpretError(err))
 	}
 	if len(cancelled) == 1 {
 		return cancelled[0], nil

@@ -112,7 +112,7 @@ func (d *Driver) insertMissing(ctx context.Context, jobs []driver.InsertParams) 
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), err)
+		return nil, fmt.Errorf("insert %d jobs: %w", len(jobs), interpretError(err))
 	}
 	if inserted > 0 {
 		d.announcer.announce()

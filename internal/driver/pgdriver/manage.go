@@ -16,7 +16,7 @@ const getSQL = `SELECT ` + jobColumns + ` FROM _jobs WHERE id = $1`
 func (d *Driver) Get(ctx context.Context, p driver.GetParams) (driver.JobRow, error) {
 	rows, err := d.pool.Query(ctx, getSQL, p.ID)
 	if err != nil {
-		return driver.JobRow{}, err
+		return driver.JobRow{}, interpretError(err)
 	}
 	row, err := pgx.CollectExactlyOneRow(rows, scanJob)
 	if err != nil {
@@ -36,7 +36,7 @@ func (d *Driver) Jobs(ctx context.Context, p driver.JobsParams) ([]driver.JobRow
 		found, err = pgx.CollectRows(rows, scanJob)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read jobs by id: %w", err)
+		return nil, fmt.Errorf("read jobs by id: %w", interpretError(err))
 	}
 	return found, nil
 }
@@ -81,7 +81,7 @@ func (d *Driver) List(ctx context.Context, p driver.ListParams) ([]driver.JobRow
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, interpretError(err)
 	}
 	return page, total, nil
 }
@@ -102,7 +102,7 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 	var s driver.Stats
 	err := d.pool.QueryRow(ctx, statsSQL).Scan(statsTargets(&s)...)
 	if err != nil {
-		return driver.Stats{}, fmt.Errorf("count jobs by status: %w", err)
+		return driver.Stats{}, fmt.Errorf("count jobs by status: %w", interpretError(err))
 	}
 	return s, nil
 }
@@ -123,7 +123,7 @@ const topicsSQL = `SELECT topic, ` + statusCounts + `, bool_or(paused)
 func (d *Driver) Topics(ctx context.Context) ([]driver.TopicStats, error) {
 	rows, err := d.pool.Query(ctx, topicsSQL)
 	if err != nil {
-		return nil, fmt.Errorf("count jobs by topic: %w", err)
+		return nil, fmt.Errorf("count jobs by topic: %w", interpretError(err))
 	}
 	topics, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (driver.TopicStats, error) {
 		var ts driver.TopicStats
@@ -131,7 +131,7 @@ func (d *Driver) Topics(ctx context.Context) ([]driver.TopicStats, error) {
 		return ts, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("count jobs by topic: %w", err)
+		return nil, fmt.Errorf("count jobs by topic: %w", interpretError(err))
 	}
 	return topics, nil
 }
@@ -148,7 +148,7 @@ func (d *Driver) Delete(ctx context.Context, p driver.DeleteParams) (driver.JobR
 		deleted, err = pgx.CollectRows(rows, scanJob)
 	}
 	if err != nil {
-		return driver.JobRow{}, fmt.Errorf("delete job %s: %w", p.ID, err)
+		return driver.JobRow{}, fmt.Errorf("delete job %s: %w", p.ID, interpretError(err))
 	}
 	if len(deleted) > 0 {
 		return deleted[0], nil
@@ -176,7 +176,7 @@ func (d *Driver) Requeue(ctx context.Context, p driver.RequeueParams) (driver.Jo
 		return driver.JobRow{}, keyHeld(p.ID)
 	}
 	if err != nil {
-		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", p.ID, err)
+		return driver.JobRow{}, fmt.Errorf("requeue job %s: %w", p.ID, interpretError(err))
 	}
 	if len(requeued) == 1 {
 		d.announcer.announce()

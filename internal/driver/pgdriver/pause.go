@@ -22,13 +22,13 @@ const (
 func (d *Driver) SetPaused(ctx context.Context, p driver.PauseParams) error {
 	if p.Paused {
 		if _, err := d.pool.Exec(ctx, pauseSQL, p.Topic, ts(p.Now)); err != nil {
-			return fmt.Errorf("pause topic %s: %w", p.Topic, err)
+			return fmt.Errorf("pause topic %s: %w", p.Topic, interpretError(err))
 		}
 		return nil
 	}
 	tag, err := d.pool.Exec(ctx, resumeSQL, p.Topic)
 	if err != nil {
-		return fmt.Errorf("resume topic %s: %w", p.Topic, err)
+		return fmt.Errorf("resume topic %s: %w", p.Topic, interpretError(err))
 	}
 	if tag.RowsAffected() > 0 {
 		d.announcer.announce()

@@ -3,7 +3,10 @@ package pgdriver
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,11 +82,32 @@ func isUniqueViolation(err error) bool {
 // than the server's max_stack_depth allows, an index row too large).
 var refusalClasses = []string{"22", "23", "54"}
 
+// unavailableCodes are the SQLSTATEs of a server that cannot serve the
+// statement now but may soon: admin_shutdown, crash_shutdown,
+// cannot_connect_now, and read_only_sql_transaction (a standby, or a
+// primary being demoted, during a failover); the whole class 08
+// (connection exception) is too.
+var unavailableCodes = []string{"57P01", "57P02", "57P03", "25006"}
+
+// unreachable tells whether err says the server could not be reached or
+// could not serve the statement for now, rather than refusing it.
+func unreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || slices.Contains(unavailableCodes, pgErr.Code)
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
+}
+
 // interpretError maps pgx's errors to the driver's sentinels: no rows is
-// ErrNotFound, an error of one of the refusalClasses is ErrRejected (still
-// wrapping the server's error). Insert handles the unique violation of an
-// id already stored, or of a unique key held, before it gets here. Other errors pass through
-// unchanged.
+// ErrNotFound, an error of one of the refusalClasses is ErrRejected, and a
+// server that could not be reached is ErrUnavailable (both still wrapping
+// the server's error). Insert handles the unique violation of an id
+// already stored, or of a unique key held, before it gets here. Other
+// errors pass through unchanged.
 func interpretError(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return driver.ErrNotFound
@@ -91,6 +115,9 @@ func interpretError(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && len(pgErr.Code) == 5 && slices.Contains(refusalClasses, pgErr.Code[:2]) {
 		return fmt.Errorf("%w: %w", driver.ErrRejected, err)
+	}
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", driver.ErrUnavailable, err)
 	}
 	return err
 }
