@@ -13,7 +13,8 @@
 // (cancelSQL, lostSQL), pause.go (pauseSQL, resumeSQL), schedule.go
 // (tickSQL, lastTicksSQL), janitor.go (deleteCompletedSQL,
 // waitingTopicsSQL) and rows.go (jobColumns, scanning, times, errors). Only PostgreSQL has settings.go (per-statement
-// settings), announce.go and listen.go (notifications).
+// settings), announce.go and listen.go (notifications), and pooler.go
+// (a pooler in transaction mode, found at Open).
 package pgdriver
 
 import (
