@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,24 +130,11 @@ func (c *cluster) configure(data string) error {
 	return nil
 }
 
-// launch starts the server from a goroutine locked to its own OS thread.
-// The parent-death signal fires when the thread that started a process
-// ends, so that thread must live exactly as long as the server: the
-// goroutine waits for the server and only then lets its thread go.
+// launch starts the server (see launch for its parent-death signal).
 func (c *cluster) launch() error {
-	started := make(chan error, 1)
-	c.exited = make(chan struct{})
-	go func() {
-		defer close(c.exited)
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		if err := c.server.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = c.server.Wait() // the exit status of a server told to stop says nothing
-	}()
-	return <-started
+	exited, err := launch(c.server)
+	c.exited = exited
+	return err
 }
 
 // waitReady polls the server until it accepts a connection.

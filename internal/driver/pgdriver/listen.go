@@ -45,7 +45,16 @@ const (
 // The callbacks run on Listen's goroutine and should return quickly (signal
 // a channel, say). Notifications of Channel carry no payload: each only
 // says "look for runnable jobs".
+//
+// Through a pooler in transaction mode, where LISTEN is accepted but the
+// notifications go to whichever client holds the server connection when
+// they come, Listen logs one warning and waits for ctx without listening.
 func (d *Driver) Listen(ctx context.Context, p driver.ListenParams) error {
+	if d.transactionPooled {
+		d.logger.Warn(poolerWarning)
+		<-ctx.Done()
+		return nil
+	}
 	l := &listener{
 		cfg:    d.pool.Config().ConnConfig,
 		params: p,
@@ -70,6 +79,13 @@ func (d *Driver) Listen(ctx context.Context, p driver.ListenParams) error {
 		backoff = min(max(2*backoff, minBackoff), maxBackoff)
 	}
 }
+
+// poolerWarning tells why Listen does not listen through a pooler in
+// transaction mode, what is lost, and how to get it back.
+const poolerWarning = "jobs: PostgreSQL notifications do not arrive through a connection pooler in transaction mode " +
+	"(such as PgBouncer with pool_mode = transaction); finding other processes' jobs and cancels by polling every " +
+	"PollInterval, and realtime subscribers miss the changes other processes make. " +
+	"For wake-ups, connect through session pooling or directly"
 
 // listener is the state of one Listen call.
 type listener struct {

@@ -13,7 +13,8 @@
 // (cancelSQL, lostSQL), pause.go (pauseSQL, resumeSQL), schedule.go
 // (tickSQL, lastTicksSQL), janitor.go (deleteCompletedSQL,
 // waitingTopicsSQL) and rows.go (jobColumns, scanning, times, errors). Only PostgreSQL has settings.go (per-statement
-// settings), announce.go and listen.go (notifications).
+// settings), announce.go and listen.go (notifications), and pooler.go
+// (a pooler in transaction mode, found at Open).
 package pgdriver
 
 import (
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pocketbase-jobs/jobs/internal/driver"
@@ -46,6 +48,9 @@ type Driver struct {
 	owned     bool
 	logger    *slog.Logger
 	announcer *announcer
+	// transactionPooled is set when Open found a pooler in transaction
+	// mode between the driver and PostgreSQL; Listen then only polls.
+	transactionPooled bool
 }
 
 var (
@@ -87,12 +92,25 @@ func CheckDSN(dsn string) error {
 // Open connects a pool of its own to the database at dsn (a URL or a
 // keyword/value string, as pgxpool.ParseConfig accepts) and checks that the
 // database answers. When a statement fails because its connection died, the
-// pool drops all its connections, which likely died with it. Close the
-// driver to close the pool.
+// pool drops all its connections, which likely died with it. Through a
+// pooler in transaction mode (see pooledByTransaction) statements are sent
+// without named prepared statements, unless the DSN sets
+// default_query_exec_mode, and Listen does not listen. Close the driver to
+// close the pool.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Driver, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse the PostgreSQL DSN: %w", err)
+	}
+	pooled, err := pooledByTransaction(ctx, cfg.ConnConfig)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if pooled && !namesExecMode(dsn) {
+		// Named prepared statements live on one server connection; each
+		// statement is sent with its own Parse instead (its description
+		// is still cached: one round trip).
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	}
 	tracer := new(lostConnTracer)
 	cfg.ConnConfig.Tracer = tracer
@@ -107,6 +125,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Driver, error) {
 	}
 	d := New(pool, opts...)
 	d.owned = true
+	d.transactionPooled = pooled
 	return d, nil
 }
 
