@@ -61,6 +61,11 @@ type scaleOutcome struct {
 	minShare, maxShare int
 	// duplicates counts handler calls beyond the first of a job.
 	duplicates int
+	// backlogSeconds is the time over which jobsPerSec is measured.
+	backlogSeconds float64
+	// backlogNotes and pickupNotes are what one listening process received
+	// while the backlog was worked, and while the pickups were.
+	backlogNotes, pickupNotes notificationCounts
 }
 
 // parseCounts reads -scaleout: comma-separated positive process counts.
@@ -170,6 +175,11 @@ func measureScaleOut(ctx context.Context, e *env, processes int, sp scaleParams)
 		return nil, err
 	}
 	defer watch.stop()
+	notes, err := watchNotifications(ctx, observerDSN)
+	if err != nil {
+		return nil, err
+	}
+	defer notes.stop()
 
 	for _, w := range procs {
 		if err := w.begin(); err != nil {
@@ -179,6 +189,7 @@ func measureScaleOut(ctx context.Context, e *env, processes int, sp scaleParams)
 	if err := waitCompleted(ctx, conn, sp.jobs, sp.limit); err != nil {
 		return nil, fmt.Errorf("the backlog: %w", err)
 	}
+	afterBacklog := notes.snapshot()
 	sent, err := streamPickups(ctx, q.(*oursQueue).store, sp.pickups)
 	if err != nil {
 		return nil, err
@@ -187,6 +198,7 @@ func measureScaleOut(ctx context.Context, e *env, processes int, sp scaleParams)
 		return nil, fmt.Errorf("the pickups: %w", err)
 	}
 	peaks := watch.stop()
+	afterPickups := notes.stop()
 
 	perWorker := make([][]runRecord, len(procs))
 	for i, w := range procs {
@@ -203,6 +215,7 @@ func measureScaleOut(ctx context.Context, e *env, processes int, sp scaleParams)
 		return nil, err
 	}
 	o.workerConns, o.dbConns = peaks.workers, peaks.all
+	o.backlogNotes, o.pickupNotes = afterBacklog, afterPickups.minus(afterBacklog)
 	// A claim gives every job it takes one fence, lock_version: the time of
 	// the claim in microseconds, so the distinct fences count the claims.
 	err = conn.QueryRow(ctx, `SELECT count(DISTINCT lock_version) FROM _jobs WHERE NOT (id = ANY($1))`,
@@ -307,7 +320,8 @@ func analyseScaleOut(processes, backlog int, perWorker [][]runRecord, sent map[s
 	if len(calls) != backlog+len(sent) {
 		return nil, fmt.Errorf("%d distinct jobs ran, %d were enqueued", len(calls), backlog+len(sent))
 	}
-	o.jobsPerSec = float64(backlog) / time.Duration(last-first).Seconds()
+	o.backlogSeconds = time.Duration(last - first).Seconds()
+	o.jobsPerSec = float64(backlog) / o.backlogSeconds
 	o.p50, o.p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
 	return o, nil
 }

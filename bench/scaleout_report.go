@@ -21,14 +21,17 @@ func reportScaleOut(w io.Writer, e *env, sp scaleParams, outcomes [][]*scaleOutc
 		"database, a no-op handler; %s jobs enqueued before the processes start; then %d single enqueues, 5–20 ms "+
 		"apart, into the idle processes.\n\n", workers, thousands(sp.jobs), sp.pickups)
 
-	fmt.Fprintln(w, "| processes | run | jobs/s | pickup p50 / p99 — ms | peak connections, workers / database | claims (jobs per claim) | jobs per process, min – max | duplicates |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| processes | run | jobs/s | pickup p50 / p99 — ms | peak connections, workers / database | claims (jobs per claim) | jobs per process, min – max | each listener, backlog: wake-ups, changes/s (KiB/s) | each listener, per pickup: wake-ups, changes | duplicates |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for r, row := range outcomes {
 		for _, o := range row {
-			fmt.Fprintf(w, "| %d | %d | %s | %.2f / %.2f | %d / %d | %s (%.1f) | %s – %s | %d |\n",
+			b, p := o.backlogNotes, o.pickupNotes
+			fmt.Fprintf(w, "| %d | %d | %s | %.2f / %.2f | %d / %d | %s (%.1f) | %s – %s | %d, %.1f/s (%.1f KiB/s) | %.2f, %.2f | %d |\n",
 				o.processes, r+1, thousands(int(o.jobsPerSec+0.5)), ms(o.p50), ms(o.p99), o.workerConns, o.dbConns,
 				thousands(o.claims), float64(sp.jobs)/float64(max(o.claims, 1)),
-				thousands(o.minShare), thousands(o.maxShare), o.duplicates)
+				thousands(o.minShare), thousands(o.maxShare),
+				b.wakeups, float64(b.changes)/o.backlogSeconds, float64(b.changeBytes)/1024/o.backlogSeconds,
+				float64(p.wakeups)/float64(sp.pickups), float64(p.changes)/float64(sp.pickups), o.duplicates)
 		}
 	}
 	if len(outcomes) < 2 {
