@@ -5,6 +5,10 @@
 // Usage:
 //
 //	cd bench && go run . [-runs 3] [-n 20000] [-only sqlite|postgres] [-systems ours,…] [-workloads c,e]
+//	cd bench && go run . -scaleout 1,2,4 [-runs 2] [-scaleout-jobs 50000]
+//
+// With -scaleout it measures pocketbase-jobs alone, as several worker
+// processes (this program run again) on one PostgreSQL database.
 //
 // PostgreSQL is a throwaway cluster started with initdb and pg_ctl from PATH
 // or /usr/lib/postgresql/*/bin (as the postgres user when run as root), or

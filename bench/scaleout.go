@@ -138,7 +138,11 @@ func measureScaleOut(ctx context.Context, e *env, processes int, sp scaleParams)
 	if err != nil {
 		return nil, err
 	}
-	defer q.close()
+	defer func() {
+		if err := q.close(); err != nil {
+			fmt.Fprintln(os.Stderr, "warning: close the enqueuing app:", err)
+		}
+	}()
 	if err := fill(ctx, q, sp.jobs); err != nil {
 		return nil, err
 	}

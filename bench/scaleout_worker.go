@@ -81,6 +81,8 @@ func scaleWorker(ctx context.Context, dir, dsn string) error {
 	}
 	fmt.Println(workerReady)
 
+	// The reader of stdin ends with it: when the parent closes it, or when
+	// this process exits.
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
