@@ -5,6 +5,10 @@
 // Usage:
 //
 //	cd bench && go run . [-runs 3] [-n 20000] [-only sqlite|postgres] [-systems ours,…] [-workloads c,e]
+//	cd bench && go run . -scaleout 1,2,4 [-runs 2] [-scaleout-jobs 50000]
+//
+// With -scaleout it measures pocketbase-jobs alone, as several worker
+// processes (this program run again) on one PostgreSQL database.
 //
 // PostgreSQL is a throwaway cluster started with initdb and pg_ctl from PATH
 // or /usr/lib/postgresql/*/bin (as the postgres user when run as root), or
@@ -33,14 +37,19 @@ type options struct {
 	workloads  string
 	cpuProfile string
 	params     params
+	// scaleOut is -scaleout: when set, the run measures scale-out alone.
+	scaleOut string
+	scale    scaleParams
 }
 
 func main() {
 	var (
-		o        options
-		child    string
-		childDir string
-		childDSN string
+		o         options
+		child     string
+		childDir  string
+		childDSN  string
+		worker    string
+		workerDSN string
 	)
 	flag.IntVar(&o.runs, "runs", 3, "runs of every measurement; the table shows medians")
 	flag.IntVar(&o.params.n, "n", 20000, "jobs per batch-enqueue and work measurement; the other sizes follow from it")
@@ -51,9 +60,15 @@ func main() {
 	flag.DurationVar(&o.params.limit, "limit", 15*time.Second, "longest timed loop; a slower system is measured on what it did by then")
 	flag.DurationVar(&o.params.pickupLimit, "pickup-limit", 15*time.Second, "longest idle-pickup measurement")
 	flag.DurationVar(&o.params.hold, "rss-hold", 3*time.Second, "how long an RSS child holds its jobs")
+	flag.StringVar(&o.scaleOut, "scaleout", "", "measure scale-out alone: comma-separated numbers of worker processes on one PostgreSQL, e.g. 1,2,4")
+	flag.IntVar(&o.scale.jobs, "scaleout-jobs", 50000, "jobs the scale-out workers work")
+	flag.IntVar(&o.scale.pickups, "scaleout-pickups", 200, "single enqueues that time the scale-out pickup")
+	flag.DurationVar(&o.scale.limit, "scaleout-limit", 5*time.Minute, "longest wait for the scale-out backlog, and for its pickups")
 	flag.StringVar(&child, "rss-child", "", "internal: run as the RSS child of this system key")
 	flag.StringVar(&childDir, "rss-dir", "", "internal: the RSS child's SQLite directory")
 	flag.StringVar(&childDSN, "rss-dsn", "", "internal: the RSS child's PostgreSQL DSN")
+	flag.StringVar(&worker, "scaleout-worker", "", "internal: run as a scale-out worker with its PocketBase app in this directory")
+	flag.StringVar(&workerDSN, "scaleout-dsn", "", "internal: the scale-out worker's PostgreSQL DSN")
 	flag.Parse()
 
 	// The plugin reads PB_JOBS_* over its code config: every system runs
@@ -64,9 +79,16 @@ func main() {
 	defer stop()
 
 	var err error
-	if child != "" {
+	switch {
+	case child != "":
 		err = childRSS(ctx, child, target{dir: childDir, dsn: childDSN}, o.params.hold)
-	} else {
+	case worker != "":
+		err = scaleWorker(ctx, worker, workerDSN)
+	case o.scaleOut != "":
+		if o.scale.counts, err = parseCounts(o.scaleOut); err == nil {
+			err = runScaleOut(ctx, o.runs, o.scale)
+		}
+	default:
 		err = run(ctx, o)
 	}
 	if err != nil {

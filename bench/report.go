@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -65,15 +64,11 @@ func (r *results) median(key string, m metric) (float64, bool) {
 	case mRSSRatio:
 		return r.ratio(key, mRSSBig, mRSSSmall)
 	}
-	vs := slices.Clone(r.values[key][m])
+	vs := r.values[key][m]
 	if len(vs) == 0 {
 		return 0, false
 	}
-	sort.Float64s(vs)
-	if len(vs)%2 == 1 {
-		return vs[len(vs)/2], true
-	}
-	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2, true
+	return median(vs), true
 }
 
 func (r *results) ratio(key string, num, den metric) (float64, bool) {
