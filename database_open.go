@@ -45,8 +45,8 @@ func (p *plugin) bindSQLiteTx(txApp core.App) driver.Driver {
 // whether or not the dispatcher runs: the realtime feed's flusher; when raw
 // (db's unobserved driver) is a driver.Listener, the one listener of the
 // process's notifications — of runnable jobs (for the claim loop), cancels
-// (for the running handlers) and other processes' job changes (for the
-// feed); and when raw is a driver.ServerClock, the service that keeps the
+// (for the running handlers) and, with HTTPEnabled, other processes' job
+// changes (for the feed); and when raw is a driver.ServerClock, the service that keeps the
 // plugin's clock corrected to the server's.
 func (p *plugin) startServices(app core.App, db *jobDB, raw driver.Driver) {
 	listener, _ := raw.(driver.Listener)
@@ -56,10 +56,9 @@ func (p *plugin) startServices(app core.App, db *jobDB, raw driver.Driver) {
 		Flush:    func(ctx context.Context) { p.feed.flush(ctx, raw, listener) },
 	})}
 	if listener != nil {
-		notifications := driver.ListenParams{
-			OnNotify:  p.waker.Wake,
-			OnCancel:  p.dispatcher.cancel,
-			OnChanges: p.feed.received,
+		notifications := driver.ListenParams{OnNotify: p.waker.Wake, OnCancel: p.dispatcher.cancel}
+		if p.feed.deliver { // a process without realtime subscribers ignores other processes' changes
+			notifications.OnChanges = p.feed.received
 		}
 		db.services = append(db.services, service.NewListener(listener, notifications, app.Logger()))
 	}
