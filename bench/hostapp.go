@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,7 +46,7 @@ func hostConfigs() []hostConfig {
 	return []hostConfig{
 		{id: "a", name: "plugin off (PB_JOBS_DISABLED=true)", disabled: true},
 		{id: "b", name: "no-op handler"},
-		{id: "c", name: "write-back handler"},
+		{id: "c", name: "write-back handler", writeBack: true},
 		{id: "d", name: "enqueue only (PB_JOBS_AUTO_START=false)", dispatcherOff: true},
 		{id: "e", name: "enqueue in the record's transaction, no-op handler", inTx: true},
 	}
@@ -283,18 +284,26 @@ func cpuTime(pid int) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read the host app's CPU time: %w", err)
 	}
-	// The command name, in parentheses, may hold spaces: the fields that
-	// follow it start with the state (field 3); utime and stime are fields
-	// 14 and 15.
-	i := strings.LastIndex(string(b), ") ")
-	f := strings.Fields(string(b)[i+1:])
-	if i < 0 || len(f) < 13 {
-		return 0, fmt.Errorf("read the host app's CPU time: short stat line %q", b)
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU returns utime + stime of a /proc/<pid>/stat line. The
+// command name, in parentheses, may hold spaces and parentheses: the fields
+// after its last ") " start with the state (field 3), and utime and stime
+// are fields 14 and 15.
+func parseStatCPU(line string) (time.Duration, error) {
+	i := strings.LastIndex(line, ") ")
+	if i < 0 {
+		return 0, fmt.Errorf("read the host app's CPU time: no command name in %q", line)
+	}
+	f := strings.Fields(line[i+2:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("read the host app's CPU time: short stat line %q", line)
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("read the host app's CPU time: stat line %q", b)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("read the host app's CPU time: %w", err)
 	}
 	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
