@@ -6,9 +6,13 @@
 //
 //	cd bench && go run . [-runs 3] [-n 20000] [-only sqlite|postgres] [-systems ours,…] [-workloads c,e]
 //	cd bench && go run . -scaleout 1,2,4 [-runs 2] [-scaleout-jobs 50000]
+//	cd bench && go run . -hostapp [-runs 3] [-hostapp-clients 10,50] [-hostapp-duration 20s] [-hostapp-configs a,b,c,d,e]
 //
 // With -scaleout it measures pocketbase-jobs alone, as several worker
-// processes (this program run again) on one PostgreSQL database.
+// processes (this program run again) on one PostgreSQL database. With
+// -hostapp it measures what the plugin costs a PocketBase app on SQLite
+// that serves record creates and lists over HTTP, the app being this
+// program run again.
 //
 // PostgreSQL is a throwaway cluster started with initdb and pg_ctl from PATH
 // or /usr/lib/postgresql/*/bin (as the postgres user when run as root), or
@@ -40,6 +44,9 @@ type options struct {
 	// scaleOut is -scaleout: when set, the run measures scale-out alone.
 	scaleOut string
 	scale    scaleParams
+	// hostApp is -hostapp: when set, the run measures the host app alone.
+	hostApp bool
+	host    hostParams
 }
 
 func main() {
@@ -50,6 +57,10 @@ func main() {
 		childDSN  string
 		worker    string
 		workerDSN string
+		hostDir   string
+		hostID    string
+		hostCount string
+		hostCfgs  string
 	)
 	flag.IntVar(&o.runs, "runs", 3, "runs of every measurement; the table shows medians")
 	flag.IntVar(&o.params.n, "n", 20000, "jobs per batch-enqueue and work measurement; the other sizes follow from it")
@@ -64,11 +75,17 @@ func main() {
 	flag.IntVar(&o.scale.jobs, "scaleout-jobs", 50000, "jobs the scale-out workers work")
 	flag.IntVar(&o.scale.pickups, "scaleout-pickups", 200, "single enqueues that time the scale-out pickup")
 	flag.DurationVar(&o.scale.limit, "scaleout-limit", 5*time.Minute, "longest wait for the scale-out backlog, and for its pickups")
+	flag.BoolVar(&o.hostApp, "hostapp", false, "measure the cost to a PocketBase app on SQLite alone: record creates and lists over HTTP, with and without jobs")
+	flag.StringVar(&hostCount, "hostapp-clients", "10,50", "comma-separated numbers of concurrent clients of the host app")
+	flag.DurationVar(&o.host.duration, "hostapp-duration", 20*time.Second, "how long the clients load the host app in each measurement")
+	flag.StringVar(&hostCfgs, "hostapp-configs", "a,b,c,d,e", "comma-separated host-app configurations to measure, starting with a (plugin off)")
 	flag.StringVar(&child, "rss-child", "", "internal: run as the RSS child of this system key")
 	flag.StringVar(&childDir, "rss-dir", "", "internal: the RSS child's SQLite directory")
 	flag.StringVar(&childDSN, "rss-dsn", "", "internal: the RSS child's PostgreSQL DSN")
 	flag.StringVar(&worker, "scaleout-worker", "", "internal: run as a scale-out worker with its PocketBase app in this directory")
 	flag.StringVar(&workerDSN, "scaleout-dsn", "", "internal: the scale-out worker's PostgreSQL DSN")
+	flag.StringVar(&hostDir, "hostapp-server", "", "internal: run as the host-app server with its data in this directory")
+	flag.StringVar(&hostID, "hostapp-config", "", "internal: the host-app server's configuration letter")
 	flag.Parse()
 
 	// The plugin reads PB_JOBS_* over its code config: every system runs
@@ -84,8 +101,21 @@ func main() {
 		err = childRSS(ctx, child, target{dir: childDir, dsn: childDSN}, o.params.hold)
 	case worker != "":
 		err = scaleWorker(ctx, worker, workerDSN)
+	case hostDir != "":
+		var cfg hostConfig
+		if cfg, err = findHostConfig(hostID); err == nil {
+			err = hostServer(ctx, hostDir, cfg)
+		}
+	case o.hostApp:
+		o.host.clients, err = parseCounts("hostapp-clients", hostCount)
+		if err == nil {
+			o.host.configs, err = parseHostConfigs(hostCfgs)
+		}
+		if err == nil {
+			err = runHostApp(ctx, o.runs, o.host)
+		}
 	case o.scaleOut != "":
-		if o.scale.counts, err = parseCounts(o.scaleOut); err == nil {
+		if o.scale.counts, err = parseCounts("scaleout", o.scaleOut); err == nil {
 			err = runScaleOut(ctx, o.runs, o.scale)
 		}
 	default:

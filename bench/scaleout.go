@@ -68,13 +68,14 @@ type scaleOutcome struct {
 	backlogNotes, pickupNotes notificationCounts
 }
 
-// parseCounts reads -scaleout: comma-separated positive process counts.
-func parseCounts(s string) ([]int, error) {
+// parseCounts reads the value of the flag name: comma-separated positive
+// counts (of processes, of clients).
+func parseCounts(name, s string) ([]int, error) {
 	var counts []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("-scaleout: %q is not a positive number of processes", f)
+			return nil, fmt.Errorf("-%s: %q is not a positive number", name, f)
 		}
 		counts = append(counts, n)
 	}
