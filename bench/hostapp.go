@@ -35,8 +35,9 @@ type hostConfig struct {
 	// writeBack makes the handler save its post with done set; otherwise
 	// the handler does nothing.
 	writeBack bool
-	// inTx enqueues inside the record's transaction (OnRecordCreateExecute
-	// after e.Next) instead of after it commits (OnRecordAfterCreateSuccess).
+	// inTx enqueues inside a transaction the record's execute hook opens
+	// for the insert (the README's pattern) instead of after the record is
+	// stored (OnRecordAfterCreateSuccess).
 	inTx bool
 }
 

@@ -135,13 +135,17 @@ func createPosts(app core.App) error {
 // job handler.
 func bindPostHooks(app core.App, cfg hostConfig) error {
 	if cfg.inTx {
-		// e.App is the record's transaction here: the job commits with the
-		// record, in the same writer turn.
+		// The README's pattern: the execute hook opens a transaction for the
+		// insert and the enqueue, so the job commits with the record, in the
+		// same writer turn (an API create has no transaction of its own).
 		app.OnRecordCreateExecute("posts").BindFunc(func(e *core.RecordEvent) error {
-			if err := e.Next(); err != nil {
-				return err
-			}
-			return enqueuePost(e.App, e.Record)
+			return e.App.RunInTransaction(func(txApp core.App) error {
+				e.App = txApp
+				if err := e.Next(); err != nil {
+					return err
+				}
+				return enqueuePost(txApp, e.Record)
+			})
 		})
 	} else {
 		app.OnRecordAfterCreateSuccess("posts").BindFunc(func(e *core.RecordEvent) error {
