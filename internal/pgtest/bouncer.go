@@ -190,19 +190,7 @@ func (b *bouncer) dsn(server *pgconn.Config) string {
 // stop shuts PgBouncer down at once (a kill when it lingers) and removes
 // its directory.
 func (b *bouncer) stop() error {
-	if b.cmd != nil && b.cmd.Process != nil {
-		select {
-		case <-b.exited:
-		default:
-			_ = b.cmd.Process.Signal(syscall.SIGTERM) // fails only when it has just exited
-			select {
-			case <-b.exited:
-			case <-time.After(stopLimit):
-				_ = b.cmd.Process.Kill()
-				<-b.exited
-			}
-		}
-	}
+	terminate(b.cmd, b.exited, syscall.SIGTERM)
 	if err := os.RemoveAll(b.dir); err != nil {
 		return fmt.Errorf("remove the test PgBouncer: %w", err)
 	}
@@ -211,15 +199,7 @@ func (b *bouncer) stop() error {
 
 // logTail returns the end of PgBouncer's log, for error messages.
 func (b *bouncer) logTail() string {
-	out, err := os.ReadFile(filepath.Join(b.dir, "pgbouncer.log"))
-	if err != nil {
-		return "(no PgBouncer log: " + err.Error() + ")"
-	}
-	const keep = 4000
-	if len(out) > keep {
-		out = out[len(out)-keep:]
-	}
-	return string(out)
+	return logTail(filepath.Join(b.dir, "pgbouncer.log"), "PgBouncer")
 }
 
 // findBouncer returns the path of pgbouncer: from PATH, or where Debian

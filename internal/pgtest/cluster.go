@@ -168,19 +168,7 @@ func (c *cluster) dsn(name string) string {
 // stop shuts the server down (fast shutdown, then a kill when it lingers)
 // and removes the cluster's directory.
 func (c *cluster) stop() error {
-	if c.server != nil && c.server.Process != nil {
-		select {
-		case <-c.exited:
-		default:
-			_ = c.server.Process.Signal(syscall.SIGINT) // fails only when it has just exited
-			select {
-			case <-c.exited:
-			case <-time.After(stopLimit):
-				_ = c.server.Process.Kill()
-				<-c.exited
-			}
-		}
-	}
+	terminate(c.server, c.exited, syscall.SIGINT)
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove the test cluster: %w", err)
 	}
@@ -189,15 +177,7 @@ func (c *cluster) stop() error {
 
 // logTail returns the end of the server log, for error messages.
 func (c *cluster) logTail() string {
-	b, err := os.ReadFile(filepath.Join(c.dir, "server.log"))
-	if err != nil {
-		return "(no server log: " + err.Error() + ")"
-	}
-	const keep = 4000
-	if len(b) > keep {
-		b = b[len(b)-keep:]
-	}
-	return string(b)
+	return logTail(filepath.Join(c.dir, "server.log"), "server")
 }
 
 // findBinaries returns the paths of initdb and postgres of one installation:
