@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -188,9 +185,7 @@ func measureHostApp(ctx context.Context, e *env, cfg hostConfig, clients int, d 
 
 // hostProcess is a host-app server as the parent sees it.
 type hostProcess struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout *bufio.Scanner
+	*child
 	// addr is where the server listens.
 	addr string
 }
@@ -198,24 +193,11 @@ type hostProcess struct {
 // startHostServer runs this program again as the host-app server of cfg
 // in dir, and waits until it serves.
 func startHostServer(ctx context.Context, dir string, cfg hostConfig) (*hostProcess, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find this program: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, self, "-hostapp-server", dir, "-hostapp-config", cfg.id)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	c, err := startChild(ctx, "the host app", "-hostapp-server", dir, "-hostapp-config", cfg.id)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the host app: %w", err)
-	}
-	p := &hostProcess{cmd: cmd, stdin: stdin, stdout: bufio.NewScanner(stdout)}
+	p := &hostProcess{child: c}
 	if !p.stdout.Scan() {
 		p.kill()
 		return nil, fmt.Errorf("the host app did not start: %v", p.stdout.Err())
@@ -262,17 +244,6 @@ func (p *hostProcess) finish(o *hostOutcome) error {
 		return fmt.Errorf("the host app reported %d of its 2 lines", seen)
 	}
 	return p.stdout.Err()
-}
-
-// kill ends a server that has not finished, and reaps it; after finish it
-// does nothing.
-func (p *hostProcess) kill() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	p.stdin.Close()
-	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
 }
 
 // clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's times

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -127,35 +126,20 @@ func waitForEnd(ctx context.Context, lines <-chan string) {
 
 // workerProcess is a scale-out worker as the parent sees it.
 type workerProcess struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout *bufio.Scanner
+	*child
 }
 
 // startWorker runs this program again as a scale-out worker on dsn, its
 // PocketBase app in dir, and waits until it is ready.
 func startWorker(ctx context.Context, dir, dsn string) (*workerProcess, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find this program: %w", err)
-	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the worker's directory: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, self, "-scaleout-worker", dir, "-scaleout-dsn", dsn)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	c, err := startChild(ctx, "a worker", "-scaleout-worker", dir, "-scaleout-dsn", dsn)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start a worker: %w", err)
-	}
-	w := &workerProcess{cmd: cmd, stdin: stdin, stdout: bufio.NewScanner(stdout)}
+	w := &workerProcess{child: c}
 	if !w.stdout.Scan() || w.stdout.Text() != workerReady {
 		w.kill()
 		return nil, fmt.Errorf("a worker did not get ready: %q", w.stdout.Text())
@@ -194,11 +178,4 @@ func (w *workerProcess) finish() ([]runRecord, error) {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	return runs, errors.Join(parseErr, w.stdout.Err())
-}
-
-// kill ends a worker that is not to finish, and reaps it.
-func (w *workerProcess) kill() {
-	w.stdin.Close()
-	_ = w.cmd.Process.Kill()
-	_ = w.cmd.Wait()
 }
