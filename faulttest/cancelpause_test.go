@@ -41,9 +41,10 @@ const (
 func TestKillWhileCancellingAndPausing(t *testing.T) {
 	bin := buildWorker(t)
 	eachBackend(t, func(t *testing.T, b backend) {
+		const lock = 2 * time.Second // a killed process's jobs are free again 2 s later
 		n := newNode(t, bin, b,
 			"PB_JOBS_WORKERS=8",
-			"PB_JOBS_LOCK_DURATION=2s", // a killed process's jobs are free again 2 s later
+			"PB_JOBS_LOCK_DURATION="+lock.String(),
 			"PB_JOBS_POLL_INTERVAL=100ms",
 			"FAULT_SLEEP=5ms", // long enough for cancels to catch handlers running
 		)
@@ -119,7 +120,7 @@ func TestKillWhileCancellingAndPausing(t *testing.T) {
 		h.checkKnown(t)
 		h.checkRuns(t, "work", "completed", "cancelled")
 		cancelled := h.checkCancels(t, attempts)
-		waiting := h.checkPaused(t, "digest", paused, late)
+		waiting := h.checkPaused(t, "digest", paused, lock, late)
 
 		resumed := time.Now()
 		setPaused(t, c, "digest", false)

@@ -20,6 +20,9 @@ type execution struct {
 	pid     int
 	// started is when the line was written: when the handler started.
 	started time.Time
+	// lockedUntil is the run's lock expiry: its claim's time plus the lock's
+	// duration (zero for lines that are not runs).
+	lockedUntil time.Time
 }
 
 // identity is the run without its time: a run recorded twice has one
@@ -64,11 +67,11 @@ func readExecLog(path string) ([]execution, error) {
 	return runs, nil
 }
 
-// parseExecution parses "TOPIC JOB_ID ATTEMPT PID UNIX_NANO".
+// parseExecution parses "TOPIC JOB_ID ATTEMPT PID UNIX_NANO LOCKED_UNTIL".
 func parseExecution(line string) (execution, error) {
 	fields := strings.Fields(line)
-	if len(fields) != 5 {
-		return execution{}, fmt.Errorf("%q has %d fields, want 5", line, len(fields))
+	if len(fields) != 6 {
+		return execution{}, fmt.Errorf("%q has %d fields, want 6", line, len(fields))
 	}
 	attempt, err := strconv.Atoi(fields[2])
 	if err != nil {
@@ -82,7 +85,15 @@ func parseExecution(line string) (execution, error) {
 	if err != nil {
 		return execution{}, fmt.Errorf("time of %q: %w", line, err)
 	}
-	return execution{topic: fields[0], jobID: fields[1], attempt: attempt, pid: pid, started: time.Unix(0, nanos)}, nil
+	locked, err := strconv.ParseInt(fields[5], 10, 64)
+	if err != nil {
+		return execution{}, fmt.Errorf("lock expiry of %q: %w", line, err)
+	}
+	run := execution{topic: fields[0], jobID: fields[1], attempt: attempt, pid: pid, started: time.Unix(0, nanos)}
+	if locked != 0 {
+		run.lockedUntil = time.Unix(0, locked)
+	}
+	return run, nil
 }
 
 // runsPerJob counts the runs of each job of topic.

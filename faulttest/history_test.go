@@ -191,11 +191,13 @@ func (h *history) checkNoRunAfter(t *testing.T, a cancelAttempt) {
 	}
 }
 
-// checkPaused checks that no job of topic started a run after paused, when
-// its pause was acknowledged; that the jobs of late, enqueued while it was
+// checkPaused checks that no job of topic was claimed after paused, when
+// its pause was acknowledged (a run claimed just before it may start its
+// handler just after: the claim's time is its lock expiry less lock, the
+// topic's lock duration); that the jobs of late, enqueued while it was
 // paused, never ran; and that the jobs of topic that did not complete are
 // pending. It returns how many are pending.
-func (h *history) checkPaused(t *testing.T, topic string, paused time.Time, late []string) int {
+func (h *history) checkPaused(t *testing.T, topic string, paused time.Time, lock time.Duration, late []string) int {
 	t.Helper()
 	h.checkRuns(t, topic, "completed", "pending")
 	pending := 0
@@ -207,9 +209,9 @@ func (h *history) checkPaused(t *testing.T, topic string, paused time.Time, late
 			pending++
 		}
 		for _, r := range h.runs[id] {
-			if r.started.After(paused) {
-				t.Errorf("%s job %s started attempt %d in process %d %s after the topic's pause was acknowledged",
-					topic, id, r.attempt, r.pid, r.started.Sub(paused))
+			if claimed := r.lockedUntil.Add(-lock); r.started.After(paused) && claimed.After(paused) {
+				t.Errorf("%s job %s was claimed for attempt %d in process %d %s after the topic's pause was acknowledged",
+					topic, id, r.attempt, r.pid, claimed.Sub(paused))
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func sleeper(rec *recorder, d time.Duration) func(*jobs.Job) error {
 		}
 		err := nap(job, d)
 		if errors.Is(context.Cause(job.Context()), jobs.ErrJobCancelled) {
-			return errors.Join(err, rec.append(kindCancelled, job.ID, job.Attempts))
+			return errors.Join(err, rec.append(kindCancelled, job.ID, job.Attempts, 0))
 		}
 		return err
 	}

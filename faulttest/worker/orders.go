@@ -39,7 +39,7 @@ func handleOrder(rec *recorder) func(*core.RequestEvent) error {
 			if !hold {
 				return nil
 			}
-			if err := rec.append("tx", id, 0); err != nil {
+			if err := rec.append("tx", id, 0, 0); err != nil {
 				return err
 			}
 			<-e.Request.Context().Done()

@@ -17,13 +17,15 @@ const kindCancelled = "cancelled"
 // recorder appends one line per handler run to the execution log, opened on
 // the first run and left open for the life of the process:
 //
-//	TOPIC JOB_ID ATTEMPT PID UNIX_NANO
+//	TOPIC JOB_ID ATTEMPT PID UNIX_NANO LOCKED_UNTIL
 //
 // UNIX_NANO is the wall-clock time the line was written, in nanoseconds
-// since the Unix epoch: for a run, when its handler started. Two more kinds
-// of line share the format: "tx ORDER_ID 0 PID UNIX_NANO" when an order's
-// transaction is held open, and "cancelled JOB_ID ATTEMPT PID UNIX_NANO"
-// when a run's context ended because its job was cancelled.
+// since the Unix epoch: for a run, when its handler started. LOCKED_UNTIL is
+// the run's lock expiry, likewise (its claim's time plus the lock's
+// duration). Two more kinds of line share the format, with LOCKED_UNTIL 0:
+// "tx ORDER_ID 0 PID UNIX_NANO 0" when an order's transaction is held open,
+// and "cancelled JOB_ID ATTEMPT PID UNIX_NANO 0" when a run's context ended
+// because its job was cancelled.
 //
 // Each line is a single O_APPEND write of less than PIPE_BUF bytes followed
 // by fsync, so lines of concurrent runs and of successive processes never
@@ -40,16 +42,16 @@ type recorder struct {
 
 // record appends the run of job to the log.
 func (r *recorder) record(job *jobs.Job) error {
-	return r.append(job.Topic, job.ID, job.Attempts)
+	return r.append(job.Topic, job.ID, job.Attempts, job.LockedUntil.UnixNano())
 }
 
 // append appends one line to the log and syncs it to disk.
-func (r *recorder) append(kind, id string, attempt int) error {
+func (r *recorder) append(kind, id string, attempt int, lockedUntil int64) error {
 	r.once.Do(r.open)
 	if r.err != nil {
 		return r.err
 	}
-	line := fmt.Sprintf("%s %s %d %d %d\n", kind, id, attempt, os.Getpid(), time.Now().UnixNano())
+	line := fmt.Sprintf("%s %s %d %d %d %d\n", kind, id, attempt, os.Getpid(), time.Now().UnixNano(), lockedUntil)
 	if _, err := r.file.WriteString(line); err != nil {
 		return fmt.Errorf("append to the execution log: %w", err)
 	}
