@@ -25,10 +25,10 @@ type execution struct {
 	lockedUntil time.Time
 }
 
-// identity is the run without its time: a run recorded twice has one
+// identity is the run without its times: a run recorded twice has one
 // identity.
 func (e execution) identity() execution {
-	e.started = time.Time{}
+	e.started, e.lockedUntil = time.Time{}, time.Time{}
 	return e
 }
 

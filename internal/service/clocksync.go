@@ -8,17 +8,40 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
-// SyncClock corrects clk to the clock of src's database server: it reads
-// the server's time and takes it as the time at the middle of the round
-// trip, so the correction is right to within half a round trip.
+// clockSamples is how many readings of the server's clock one sync takes:
+// the one with the shortest round trip is the most precise.
+const clockSamples = 3
+
+// SyncClock corrects clk to the clock of src's database server. It reads
+// the server's time a few times and keeps the reading of the shortest round
+// trip, taken as the time at the middle of that round trip: the offset is
+// known to within half of it. An offset within that uncertainty is no
+// offset (a server on the same machine, or clocks kept in step by NTP):
+// the clock is then left uncorrected, so a loaded machine's slow round trip
+// cannot make up a correction of a few milliseconds.
 func SyncClock(ctx context.Context, src driver.ServerClock, clk *clock.Clock) error {
-	before := clk.Machine()
-	server, err := src.ServerTime(ctx)
-	if err != nil {
-		return err
+	var (
+		best      time.Duration = -1
+		offset    time.Duration
+		reference time.Time
+	)
+	for range clockSamples {
+		before := clk.Machine()
+		server, err := src.ServerTime(ctx)
+		if err != nil {
+			return err
+		}
+		after := clk.Machine()
+		rtt := after.Sub(before)
+		if best < 0 || rtt < best {
+			mid := before.Add(rtt / 2)
+			best, offset, reference = rtt, server.Sub(mid), mid
+		}
 	}
-	after := clk.Machine()
-	clk.Correct(server, before.Add(after.Sub(before)/2))
+	if offset.Abs() <= best/2 {
+		offset = 0
+	}
+	clk.Correct(reference.Add(offset), reference)
 	return nil
 }
 
