@@ -113,18 +113,7 @@ func TestPostgresFailover(t *testing.T) {
 	accepted := backlog + len(feed.accepted)
 	unknown := sum(feed.refused) + feed.lost + 1
 	table := openJobTable(t, b, n.dir) // opened now: it reaches the new primary
-	waitFor(t, 20*time.Second, "every job to complete", func() (bool, error) {
-		rows, err := table.all()
-		if err != nil {
-			return false, err
-		}
-		for _, r := range rows {
-			if r.Status != "completed" {
-				return false, nil
-			}
-		}
-		return len(rows) >= accepted, nil
-	})
+	waitFor(t, 20*time.Second, "every job to complete", func() (bool, error) { return table.allCompleted(accepted) })
 
 	checkNotifiedPickups(t, b, n, notified)
 	p.terminate() // also writes PocketBase's pending logs

@@ -46,6 +46,21 @@ func (j *jobTable) all() ([]jobRow, error) {
 	return rows, nil
 }
 
+// allCompleted tells whether the table holds at least min jobs and every
+// one is completed.
+func (j *jobTable) allCompleted(min int) (bool, error) {
+	rows, err := j.all()
+	if err != nil {
+		return false, err
+	}
+	for _, r := range rows {
+		if r.Status != "completed" {
+			return false, nil
+		}
+	}
+	return len(rows) >= min, nil
+}
+
 // get returns the job with the given id.
 func (j *jobTable) get(id string) (jobRow, error) {
 	var row jobRow

@@ -121,18 +121,7 @@ func TestPostgresRestart(t *testing.T) {
 	unknown := sum(feed.refused) + feed.lost + 1
 	table := openJobTable(t, b, n.dir) // opened now: its connections predate no restart
 	start := time.Now()
-	waitFor(t, 20*time.Second, "every job to complete", func() (bool, error) {
-		rows, err := table.all()
-		if err != nil {
-			return false, err
-		}
-		for _, r := range rows {
-			if r.Status != "completed" {
-				return false, nil
-			}
-		}
-		return len(rows) >= accepted, nil
-	})
+	waitFor(t, 20*time.Second, "every job to complete", func() (bool, error) { return table.allCompleted(accepted) })
 	drain := time.Since(start)
 	p.terminate() // also writes PocketBase's pending logs
 
