@@ -103,8 +103,9 @@ func TestProcessesFollowThePostgresServerClock(t *testing.T) {
 	if len(expiring) != 1 || expiring[0].ID == held[0].ID {
 		t.Fatalf("the instance ahead claimed %v, want the other pending job, not the one whose lock is live (%s)", idsOf(expiring), held[0].ID)
 	}
-	waitFor(t, 10*time.Second, "the lock to expire by the server's clock", func() bool {
-		return time.Now().After(expiring[0].LockedUntil)
+	// Uncorrected, the clock behind would see this lock expire 5 minutes late.
+	waitFor(t, 10*time.Second, "the lock to expire by the clock of the instance behind", func() bool {
+		return behind.p.clock.Now().After(expiring[0].LockedUntil)
 	})
 	if n := recoverBy(behind); n != 1 {
 		t.Fatalf("the instance whose machine clock is 5 minutes behind released %d expired locks, want 1", n)
