@@ -61,6 +61,10 @@ type ClaimLoop struct {
 	cfg ClaimLoopConfig
 	// outage logs an outage of the job database once each way.
 	outage *outage.Log
+	// recovering is set while consecutive polls recover expired locks:
+	// the first of them warns, the others only inform, so one crash or
+	// restart, whose locks expire a poll or two apart, warns once.
+	recovering bool
 	runner
 }
 
@@ -224,9 +228,17 @@ func (l *ClaimLoop) recoverExpired(quit context.Context) {
 	defer cancel()
 	n, err := l.cfg.Driver.RecoverExpired(ctx, driver.RecoverParams{Now: l.cfg.Clock.Now(), LastError: LockExpiredError})
 	switch {
-	case err != nil && quit.Err() == nil:
-		l.outage.Failed(err)
-	case n > 0:
+	case err != nil:
+		if quit.Err() == nil {
+			l.outage.Failed(err)
+		}
+		return
+	case n == 0:
+		l.recovering = false
+	case l.recovering:
+		l.cfg.Logger.Info("jobs: recovered more jobs whose lock expired", "jobs", n)
+	default:
+		l.recovering = true
 		l.cfg.Logger.Warn("jobs: recovered jobs whose lock expired", "jobs", n)
 	}
 }
