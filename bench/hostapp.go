@@ -19,6 +19,9 @@ type hostParams struct {
 	// configs are the configurations to measure, in order; the first is the
 	// one the others are compared with.
 	configs []hostConfig
+	// cpuProfile, when set, is the prefix of the CPU profiles of the first
+	// run's servers under load.
+	cpuProfile string
 }
 
 // hostConfig is one way the host app runs its jobs.
@@ -132,7 +135,11 @@ func runHostApp(ctx context.Context, runs int, hp hostParams) error {
 		for ci, clients := range hp.clients {
 			for _, cfg := range hp.configs {
 				fmt.Fprintf(os.Stderr, "run %d/%d  host app, %2d clients, %-52s ", r+1, runs, clients, cfg.name)
-				o, err := measureHostApp(ctx, e, cfg, clients, hp.duration)
+				profile := ""
+				if r == 0 && hp.cpuProfile != "" {
+					profile = fmt.Sprintf("%s-hostapp-%s-%d.prof", hp.cpuProfile, cfg.id, clients)
+				}
+				o, err := measureHostApp(ctx, e, cfg, clients, hp.duration, profile)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "error")
 					return fmt.Errorf("host app, %d clients, %s: %w", clients, cfg.name, err)
@@ -149,14 +156,15 @@ func runHostApp(ctx context.Context, runs int, hp hostParams) error {
 }
 
 // measureHostApp starts the host app of cfg on a fresh data directory,
-// loads it with clients for d, and stops it.
-func measureHostApp(ctx context.Context, e *env, cfg hostConfig, clients int, d time.Duration) (*hostOutcome, error) {
+// loads it with clients for d, and stops it; with a profile file, the
+// server writes its CPU profile under load there.
+func measureHostApp(ctx context.Context, e *env, cfg hostConfig, clients int, d time.Duration, profile string) (*hostOutcome, error) {
 	t, cleanup, err := e.fresh(ctx, dbSQLite)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	srv, err := startHostServer(ctx, t.dir, cfg)
+	srv, err := startHostServer(ctx, t.dir, cfg, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +200,8 @@ type hostProcess struct {
 
 // startHostServer runs this program again as the host-app server of cfg
 // in dir, and waits until it serves.
-func startHostServer(ctx context.Context, dir string, cfg hostConfig) (*hostProcess, error) {
-	c, err := startChild(ctx, "the host app", "-hostapp-server", dir, "-hostapp-config", cfg.id)
+func startHostServer(ctx context.Context, dir string, cfg hostConfig, profile string) (*hostProcess, error) {
+	c, err := startChild(ctx, "the host app", "-hostapp-server", dir, "-hostapp-config", cfg.id, "-hostapp-cpuprofile", profile)
 	if err != nil {
 		return nil, err
 	}

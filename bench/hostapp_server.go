@@ -37,8 +37,9 @@ type postArgs struct {
 // hostServer is the server side of the host-app measurement: a PocketBase
 // app in dir, served on 127.0.0.1 on a free port, with a public posts
 // collection whose creates enqueue one job each, as configuration cfg has
-// it.
-func hostServer(ctx context.Context, dir string, cfg hostConfig) error {
+// it. With a profile file, it profiles its CPU from ready to the end of
+// the load.
+func hostServer(ctx context.Context, dir string, cfg hostConfig, profile string) error {
 	// The plugin reads its switches from the environment, as a deployment
 	// would set them (main cleared every PB_JOBS_* variable before).
 	for name, value := range cfg.env() {
@@ -82,6 +83,10 @@ func hostServer(ctx context.Context, dir string, cfg hostConfig) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ready:
 	}
+	stopProfile, err := startCPUProfile(profile)
+	if err != nil {
+		return err
+	}
 
 	// Serve until the parent closes stdin, or a signal ends this process.
 	lines := make(chan string)
@@ -93,6 +98,9 @@ func hostServer(ctx context.Context, dir string, cfg hostConfig) error {
 		}
 	}()
 	waitForEnd(ctx, lines)
+	if err := stopProfile(); err != nil {
+		return err
+	}
 
 	// The job counts of the moment the load ended, before the dispatcher
 	// stops; a disabled plugin has none.
@@ -108,7 +116,7 @@ func hostServer(ctx context.Context, dir string, cfg hostConfig) error {
 	// The terminate hook stops the dispatcher and flushes the logs.
 	termErr := app.OnTerminate().Trigger(&core.TerminateEvent{App: app})
 	var busy int
-	err := app.AuxDB().NewQuery(`SELECT count(*) FROM _logs
+	err = app.AuxDB().NewQuery(`SELECT count(*) FROM _logs
 		WHERE message LIKE '%database is locked%' OR message LIKE '%SQLITE_BUSY%'
 		   OR data LIKE '%database is locked%' OR data LIKE '%SQLITE_BUSY%'`).Row(&busy)
 	fmt.Println(hostJobs, st.Total, st.Completed)

@@ -61,13 +61,14 @@ func main() {
 		hostID    string
 		hostCount string
 		hostCfgs  string
+		hostProf  string
 	)
 	flag.IntVar(&o.runs, "runs", 3, "runs of every measurement; the table shows medians")
 	flag.IntVar(&o.params.n, "n", 20000, "jobs per batch-enqueue and work measurement; the other sizes follow from it")
 	flag.StringVar(&o.only, "only", "", "run one database only: sqlite or postgres")
 	flag.StringVar(&o.systems, "systems", "", "comma-separated system ids to run (ours, river, river-tuned, goqite, raw1, raw100); default all")
 	flag.StringVar(&o.workloads, "workloads", "", "comma-separated workload letters to run (a to f); default all")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write CPU profiles of ours working jobs (c) in the first run to FILE-sqlite.prof and FILE-postgres.prof")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write CPU profiles of ours working jobs (c) in the first run to FILE-sqlite.prof and FILE-postgres.prof; with -hostapp, of each host-app server under load in the first run to FILE-hostapp-<config>-<clients>.prof")
 	flag.DurationVar(&o.params.limit, "limit", 15*time.Second, "longest timed loop; a slower system is measured on what it did by then")
 	flag.DurationVar(&o.params.pickupLimit, "pickup-limit", 15*time.Second, "longest idle-pickup measurement")
 	flag.DurationVar(&o.params.hold, "rss-hold", 3*time.Second, "how long an RSS child holds its jobs")
@@ -86,6 +87,7 @@ func main() {
 	flag.StringVar(&workerDSN, "scaleout-dsn", "", "internal: the scale-out worker's PostgreSQL DSN")
 	flag.StringVar(&hostDir, "hostapp-server", "", "internal: run as the host-app server with its data in this directory")
 	flag.StringVar(&hostID, "hostapp-config", "", "internal: the host-app server's configuration letter")
+	flag.StringVar(&hostProf, "hostapp-cpuprofile", "", "internal: the host-app server's CPU profile under load")
 	flag.Parse()
 
 	// The plugin reads PB_JOBS_* over its code config: every system runs
@@ -104,7 +106,7 @@ func main() {
 	case hostDir != "":
 		var cfg hostConfig
 		if cfg, err = findHostConfig(hostID); err == nil {
-			err = hostServer(ctx, hostDir, cfg)
+			err = hostServer(ctx, hostDir, cfg, hostProf)
 		}
 	case o.hostApp:
 		o.host.clients, err = parseCounts("hostapp-clients", hostCount)
@@ -112,6 +114,7 @@ func main() {
 			o.host.configs, err = parseHostConfigs(hostCfgs)
 		}
 		if err == nil {
+			o.host.cpuProfile = o.cpuProfile
 			err = runHostApp(ctx, o.runs, o.host)
 		}
 	case o.scaleOut != "":

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,23 +200,15 @@ func workTimed(ctx context.Context, q queue, jobs int, limit time.Duration, prof
 			close(all)
 		}
 	}
-	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			return 0, 0, fmt.Errorf("create the CPU profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return 0, 0, fmt.Errorf("start the CPU profile: %w", err)
-		}
+	stopProfile, err := startCPUProfile(profile)
+	if err != nil {
+		return 0, 0, err
 	}
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	begin := time.Now()
 	if err := q.start(ctx, run); err != nil {
-		if profile != "" {
-			pprof.StopCPUProfile()
-		}
+		_ = stopProfile()
 		return 0, 0, err
 	}
 	select {
@@ -226,8 +217,8 @@ func workTimed(ctx context.Context, q queue, jobs int, limit time.Duration, prof
 	case <-ctx.Done():
 	}
 	elapsed := time.Since(begin)
-	if profile != "" {
-		pprof.StopCPUProfile()
+	if err := stopProfile(); err != nil {
+		return 0, 0, err
 	}
 	n := min(ran.Load(), int64(jobs))
 	if err := q.stop(ctx); err != nil {
