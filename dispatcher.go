@@ -158,6 +158,8 @@ func (d *dispatcher) newRun(db *jobDB) *dispatchRun {
 		Topics:         d.handlers.list,
 		Reserve:        room.reserve,
 		Unreserve:      room.unreserve,
+		TakeOutcomes:   r.completer.Take,
+		Settle:         r.completer.Settle,
 		Run:            r.workers.run,
 		Freed:          freed,
 		Workers:        d.config.Workers,

@@ -36,11 +36,11 @@ func (o *observedDriver) Insert(ctx context.Context, jobs []driver.InsertParams)
 	return rows, err
 }
 
-// Claim notes the jobs it claimed.
+// Claim notes the jobs it claimed, and those of the outcomes it wrote.
 func (o *observedDriver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	rows, err := o.Driver.Claim(ctx, p)
 	if err == nil {
-		o.noteIf(driver.Changes{Updated: idsOf(rows)})
+		o.noteIf(driver.Changes{Updated: append(idsOf(rows), outcomeIDs(p.Outcomes)...)})
 	}
 	return rows, err
 }
@@ -50,13 +50,18 @@ func (o *observedDriver) Claim(ctx context.Context, p driver.ClaimParams) ([]dri
 func (o *observedDriver) Finish(ctx context.Context, p driver.FinishParams) (int, error) {
 	n, err := o.Driver.Finish(ctx, p)
 	if err == nil && n > 0 {
-		ids := make([]string, len(p.Outcomes))
-		for i, out := range p.Outcomes {
-			ids[i] = out.ID
-		}
-		o.note(driver.Changes{Updated: ids})
+		o.note(driver.Changes{Updated: outcomeIDs(p.Outcomes)})
 	}
 	return n, err
+}
+
+// outcomeIDs are the ids of the outcomes' jobs.
+func outcomeIDs(outcomes []driver.Outcome) []string {
+	ids := make([]string, len(outcomes))
+	for i, out := range outcomes {
+		ids[i] = out.ID
+	}
+	return ids
 }
 
 // RecoverExpired notes how many jobs it released, not which.

@@ -108,6 +108,10 @@ type ClaimParams struct {
 	Limit int
 	// Now is the current time: jobs with run_at <= Now are runnable.
 	Now time.Time
+	// Outcomes, when there are any, are written first, as Finish writes
+	// them at Now, in the claim's own transaction: a busy queue records the
+	// ends of its last jobs and takes its next ones in one write.
+	Outcomes []Outcome
 }
 
 // ClaimTopic is one topic of a claim.
@@ -297,10 +301,11 @@ type Driver interface {
 	// database refuses a job's values.
 	Insert(ctx context.Context, jobs []InsertParams) ([]JobRow, error)
 
-	// Claim moves up to p.Limit runnable jobs of p.Topics to processing (up
-	// to each topic's own limit, none of a paused topic), highest priority
-	// first, then earliest run_at, then id, counting one attempt and bumping LockVersion for each, and
-	// returns them.
+	// Claim writes p.Outcomes, then moves up to p.Limit runnable jobs of
+	// p.Topics to processing (up to each topic's own limit, none of a paused
+	// topic), highest priority first, then earliest run_at, then id,
+	// counting one attempt and bumping LockVersion for each, and returns
+	// them; all in one transaction, so a claim that fails wrote no outcome.
 	Claim(ctx context.Context, p ClaimParams) ([]JobRow, error)
 
 	// NextRunAt returns the earliest run_at of pending jobs of p.Topics, or

@@ -56,6 +56,7 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"FinishWritesABatch", testFinishBatch},
 		{"FinishIsFencedByLockVersion", testFinishFenced},
 		{"FinishKeepsRunAtAndLastError", testFinishKeeps},
+		{"ClaimWritesOutcomesFirst", testClaimWritesOutcomesFirst},
 		{"ReleaseGivesTheAttemptBack", testRelease},
 		{"RecoverExpired", testRecoverExpired},
 		{"CancelPending", testCancelPending},

@@ -1,6 +1,7 @@
 package drivertest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -150,5 +151,53 @@ func testRecoverExpired(t *testing.T, s *suite) {
 		Status: driver.StatusCompleted})
 	if n, err := d.RecoverExpired(t.Context(), driver.RecoverParams{Now: now, LastError: "again"}); err != nil || n != 0 {
 		t.Fatalf("second RecoverExpired = %d, %v; want 0", n, err)
+	}
+}
+
+// testClaimWritesOutcomesFirst: a claim that carries outcomes writes them,
+// fenced as Finish does, before it chooses its jobs — a job its outcome
+// makes runnable again is claimed by the same claim — and a claim of no
+// topic writes its outcomes alone.
+func testClaimWritesOutcomesFirst(t *testing.T, s *suite) {
+	d := s.open(t)
+	insert(t, d, job("done", t0), job("retry", t0), job("next", t0), job("later", t0))
+	done := claimJob(t, d, "done", t0, t0.Add(lock))
+	retry := claimJob(t, d, "retry", t0, t0.Add(lock))
+
+	now := t0.Add(time.Minute)
+	p := claimOf(now, now.Add(lock), 10, "retry", "next")
+	p.Outcomes = []driver.Outcome{
+		{ID: "done", LockVersion: done.LockVersion, Status: driver.StatusCompleted},
+		{ID: "done", LockVersion: done.LockVersion + 1, Status: driver.StatusFailed, LastError: "stale"},
+		{ID: "retry", LockVersion: retry.LockVersion, Status: driver.StatusPending, RunAt: now, LastError: "boom"},
+	}
+	rows := claim(t, d, p)
+	if got := idsOf(rows); !slices.Equal(got, []string{"next", "retry"}) && !slices.Equal(got, []string{"retry", "next"}) {
+		t.Fatalf("a claim with outcomes claimed %v, want next and retry (made runnable by its outcome)", got)
+	}
+	want := done
+	want.Status, want.LockedUntil, want.Updated = driver.StatusCompleted, time.Time{}, now
+	wantRow(t, "job completed by the claim's outcome", get(t, d, "done"), want)
+	if got := get(t, d, "retry"); got.Status != driver.StatusProcessing || got.Attempts != 2 || got.LastError != "boom" {
+		t.Fatalf("job retried and claimed again: %s, %d attempts, last error %q; want processing, 2, boom",
+			got.Status, got.Attempts, got.LastError)
+	}
+
+	next := rows[slices.IndexFunc(rows, func(r driver.JobRow) bool { return r.ID == "next" })]
+	if got := get(t, d, "next"); got.LockVersion != next.LockVersion || !got.LockedUntil.Equal(next.LockedUntil) {
+		t.Fatalf("claimed job as stored: lock version %d until %v; the claim returned %d until %v",
+			got.LockVersion, got.LockedUntil, next.LockVersion, next.LockedUntil)
+	}
+	alone := driver.ClaimParams{Now: now.Add(time.Second), Outcomes: []driver.Outcome{
+		{ID: "next", LockVersion: next.LockVersion, Status: driver.StatusCompleted},
+	}}
+	if rows := claim(t, d, alone); len(rows) != 0 {
+		t.Fatalf("a claim of no topic claimed %v", idsOf(rows))
+	}
+	if got := get(t, d, "next"); got.Status != driver.StatusCompleted {
+		t.Fatalf("job completed by a claim of no topic is %s", got.Status)
+	}
+	if got := get(t, d, "later"); got.Status != driver.StatusPending {
+		t.Fatalf("job of a topic no claim named is %s, want pending", got.Status)
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/outage"
 )
 
+// maxOutcomesPerClaim is the most outcomes one claim writes first.
+const maxOutcomesPerClaim = maxFinishBatch
+
 // gatherWait is the longest a claim waits for more workers to free up while
 // a backlog waits (see claimState).
 const gatherWait = time.Millisecond
@@ -34,6 +37,11 @@ type ClaimLoopConfig struct {
 	// The loop calls Unreserve once for every Reserve.
 	Reserve   func(limit int, now time.Time) []driver.ClaimTopic
 	Unreserve func(reserved []driver.ClaimTopic, claimed []driver.JobRow)
+	// TakeOutcomes takes queued outcomes for a claim to write first, in
+	// its transaction; Settle is told whether the claim wrote them. Either
+	// may be nil: claims then write no outcome.
+	TakeOutcomes func(max int) []driver.Outcome
+	Settle       func(taken []driver.Outcome, err error)
 	// Run hands a claimed job to a free worker. The loop reserved the
 	// worker before it claimed, so Run never has to wait for one.
 	Run func(driver.JobRow)
@@ -96,6 +104,8 @@ type claimResult struct {
 	limit int
 	rows  []driver.JobRow
 	err   error
+	// took is how long the claim's database call took.
+	took time.Duration
 }
 
 // run is the loop: it waits for a reason to claim, and claims as the claim
@@ -111,9 +121,10 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 
 	poll := time.NewTicker(l.cfg.PollInterval)
 	defer poll.Stop()
-	timer, gather := newStoppedTimer(), newStoppedTimer()
+	timer, gather, pace := newStoppedTimer(), newStoppedTimer(), newStoppedTimer()
 	defer timer.Stop()
 	defer gather.Stop()
+	defer pace.Stop()
 	// timerAt is the wake-up time timer is set for; zero when it is not.
 	var timerAt time.Time
 
@@ -146,6 +157,10 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 			return
 		case res := <-claimed:
 			state.returned(res.limit, len(res.rows), res.err != nil)
+			if wait := paceAfter(res.took); !state.backlog && wait > 0 {
+				state.pacing = true
+				pace.Reset(wait)
+			}
 			l.reportClaim(quit, res.err)
 			l.handOut(res)
 			if !state.backlog && lookAhead && res.err == nil {
@@ -165,6 +180,8 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 			lookAhead = true
 		case <-gather.C:
 			state.gatherRang()
+		case <-pace.C:
+			state.pacing = false
 		case <-l.cfg.Freed:
 			state.freed(1 + drain(l.cfg.Freed))
 		}
@@ -182,12 +199,21 @@ func (l *ClaimLoop) claim(quit, abort context.Context, limit int) claimResult {
 	now := l.cfg.Clock.Now()
 	topics := l.cfg.Reserve(limit, now)
 	defer func() { l.cfg.Unreserve(topics, res.rows) }()
-	if len(topics) == 0 {
+	var outcomes []driver.Outcome
+	if l.cfg.TakeOutcomes != nil {
+		outcomes = l.cfg.TakeOutcomes(maxOutcomesPerClaim)
+	}
+	if len(topics) == 0 && len(outcomes) == 0 {
 		return res
 	}
 	ctx, cancel := call(abort)
 	defer cancel()
-	res.rows, res.err = l.cfg.Driver.Claim(ctx, driver.ClaimParams{Topics: topics, Limit: limit, Now: now})
+	began := time.Now()
+	res.rows, res.err = l.cfg.Driver.Claim(ctx, driver.ClaimParams{Topics: topics, Limit: limit, Now: now, Outcomes: outcomes})
+	res.took = time.Since(began)
+	if l.cfg.Settle != nil {
+		l.cfg.Settle(outcomes, res.err)
+	}
 	return res
 }
 

@@ -30,6 +30,9 @@ type claimState struct {
 	backlog bool
 	// gathering is set while the gather timer runs; gathered once it rang.
 	gathering, gathered bool
+	// pacing is set while the loop waits after a claim that found the
+	// database busy (see paceAfter): claims wait, unless a backlog does.
+	pacing bool
 }
 
 // newClaimState returns the state of a loop with workers free workers.
@@ -46,7 +49,7 @@ func newClaimState(workers, batchSize, maxInFlight int) claimState {
 // start the gather timer (gather), when a backlog waits for more workers to
 // free up; or nothing.
 func (s claimState) next() (limit int, gather bool) {
-	if !s.wanted || s.free == 0 || s.inFlight == s.maxInFlight {
+	if !s.wanted || s.free == 0 || s.inFlight == s.maxInFlight || (s.pacing && !s.backlog) {
 		return 0, false
 	}
 	if s.backlog && s.free < s.minClaim && !s.gathered {

@@ -37,6 +37,9 @@ func TestClaimStateNext(t *testing.T) {
 		{"a backlog, too few workers free, gathered: claim them",
 			with(func(s *claimState) { s.wanted, s.backlog, s.free, s.gathered = true, true, 1, true }), 1, false},
 		{"no backlog, one worker free: claim it", with(func(s *claimState) { s.wanted, s.free = true, 1 }), 1, false},
+		{"asked, waiting in its turn after a slow claim", with(func(s *claimState) { s.wanted, s.pacing = true, true }), 0, false},
+		{"a backlog, waiting in its turn after a slow claim: the backlog goes first",
+			with(func(s *claimState) { s.wanted, s.backlog, s.pacing = true, true, true }), 4, false},
 	} {
 		limit, gather := c.state.next()
 		if limit != c.wantLimit || gather != c.wantGather {

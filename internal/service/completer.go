@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,20 +13,24 @@ import (
 	"github.com/pocketbase-jobs/jobs/internal/outage"
 )
 
-// Writing outcomes: batches of at most maxFinishBatch. A batch that fails
+// Writing outcomes: batches of at most maxFinishBatch, each outcome after
+// it waited outcomeWait for a claim to carry it. A batch that fails
 // is tried again through a short outage of the job database (a restart
 // takes seconds), the wait between attempts doubling from
 // minOutcomeRetryWait to maxOutcomeRetryWait, for at most outcomeRetryFor.
 const (
 	maxFinishBatch      = 256
+	outcomeWait         = maxPace
 	minOutcomeRetryWait = 50 * time.Millisecond
 	maxOutcomeRetryWait = time.Second
 	outcomeRetryFor     = 30 * time.Second
 )
 
-// Completer writes the outcomes of attempts in batches: whatever
-// accumulated while the previous batch was written goes out together, so an
-// idle queue writes each outcome at once and a busy one groups them.
+// Completer writes the outcomes of attempts. A busy queue's next claim
+// carries them, in its own transaction (Take and Settle): one write for
+// the ends of the last jobs and the next jobs. Outcomes no claim took
+// within outcomeWait the completer writes itself, in batches: whatever
+// accumulated meanwhile goes out together.
 type Completer struct {
 	drv    driver.Driver
 	logger *slog.Logger
@@ -83,6 +88,45 @@ func (c *Completer) Add(o driver.Outcome) {
 	}
 }
 
+// Take takes up to max queued outcomes for a claim to write; the claim
+// then hands them to Settle.
+func (c *Completer) Take(max int) []driver.Outcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		return nil
+	}
+	n := min(len(c.queue), max)
+	taken := slices.Clone(c.queue[:n])
+	c.queue = c.queue[n:]
+	return taken
+}
+
+// Settle follows the write of outcomes a claim took: written (err nil),
+// the jobs they made pending again are woken for; not written, they go
+// back to the front of the queue, for the completer to write with its
+// retries.
+func (c *Completer) Settle(taken []driver.Outcome, err error) {
+	if len(taken) == 0 {
+		return
+	}
+	if err == nil {
+		c.written(taken)
+		return
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.queue = append(taken, c.queue...)
+	c.mu.Unlock()
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+}
+
 // Start starts writing outcomes.
 func (c *Completer) Start() { c.start(c.run) }
 
@@ -95,8 +139,10 @@ func (c *Completer) Stop(ctx context.Context) error {
 	return c.lost
 }
 
-// run writes what is queued each time the queue grows, and once more when
-// told to quit.
+// run writes, each time the queue grows, what no claim took within
+// outcomeWait, and what is queued when told to quit. After a write that
+// found the database busy it waits in its turn (see paceAfter), and
+// outcomes gather meanwhile.
 func (c *Completer) run(quit, abort context.Context) {
 	for {
 		select {
@@ -108,7 +154,10 @@ func (c *Completer) run(quit, abort context.Context) {
 			c.lost = c.writeQueued(abort)
 			return
 		}
+		clock.Sleep(quit, outcomeWait)
+		began := time.Now()
 		_ = c.writeQueued(abort) // logged; the jobs are recovered when their locks expire
+		clock.Sleep(quit, paceAfter(time.Since(began)))
 	}
 }
 
@@ -161,12 +210,17 @@ func (c *Completer) write(ctx context.Context, batch []driver.Outcome) error {
 			"jobs", len(batch), "error", err)
 		return err
 	}
+	c.written(batch)
+	return nil
+}
+
+// written wakes the claim loop for the jobs batch made pending again.
+func (c *Completer) written(batch []driver.Outcome) {
 	for _, o := range batch {
 		if o.Status == driver.StatusPending {
 			c.wakeAt(o.RunAt)
 		}
 	}
-	return nil
 }
 
 // finish makes one attempt at writing a batch.

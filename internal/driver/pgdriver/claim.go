@@ -115,19 +115,36 @@ func claimArgs(p driver.ClaimParams) []any {
 	return []any{now, topics, limits, locks, p.Limit, now.UnixMicro()}
 }
 
-// Claim locks up to p.Limit runnable jobs in one statement, at most each
-// topic's own limit of each topic, each locked until its topic's
-// LockedUntil, in claim order through the pending indexes, with an
-// asynchronous commit. Concurrent claims of any number of processes skip
+// Claim writes p.Outcomes (finishSQL) and locks up to p.Limit runnable
+// jobs in one statement, at most each topic's own limit of each topic, each
+// locked until its topic's LockedUntil, in claim order through the pending
+// indexes: one batch, one implicit transaction with an asynchronous
+// commit. Concurrent claims of any number of processes skip
 // each other's rows instead of waiting, and never return one job twice. Rows
 // come back in claim order.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	p.Topics = withRoom(p.Topics)
-	if p.Limit <= 0 || len(p.Topics) == 0 {
+	claiming := p.Limit > 0 && len(p.Topics) > 0
+	if !claiming && len(p.Outcomes) == 0 {
 		return nil, nil
 	}
+	var stmts []queued
+	if len(p.Outcomes) > 0 {
+		stmts = append(stmts, queued{finishSQL, finishArgs(p.Outcomes, p.Now)})
+	}
+	if claiming {
+		stmts = append(stmts, queued{claimSQL, claimArgs(p)})
+	}
 	var claimed []driver.JobRow
-	err := d.withSettings(ctx, claimSettings, claimSQL, claimArgs(p), func(results pgx.BatchResults) error {
+	err := d.batchWithSettings(ctx, claimSettings, stmts, func(results pgx.BatchResults) error {
+		if len(p.Outcomes) > 0 {
+			if _, err := results.Exec(); err != nil {
+				return err
+			}
+		}
+		if !claiming {
+			return nil
+		}
 		rows, err := results.Query()
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package pgdriver
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,10 +29,23 @@ const finishSQL = `UPDATE _jobs AS j
 // Finish writes fenced outcomes in one statement, with an asynchronous
 // commit.
 func (d *Driver) Finish(ctx context.Context, p driver.FinishParams) (int, error) {
-	outcomes := p.Outcomes
-	if len(outcomes) == 0 {
+	if len(p.Outcomes) == 0 {
 		return 0, nil
 	}
+	var tag pgconn.CommandTag
+	err := d.withSettings(ctx, asyncCommit, finishSQL, finishArgs(p.Outcomes, p.Now), func(results pgx.BatchResults) error {
+		var err error
+		tag, err = results.Exec()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("finish %d jobs: %w", len(p.Outcomes), err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// finishArgs are the parameters of finishSQL for outcomes written at now.
+func finishArgs(outcomes []driver.Outcome, now time.Time) []any {
 	var (
 		ids          = make([]string, len(outcomes))
 		lockVersions = make([]int64, len(outcomes))
@@ -47,17 +61,7 @@ func (d *Driver) Finish(ctx context.Context, p driver.FinishParams) (int, error)
 			releases[i] = 1
 		}
 	}
-	args := []any{ids, lockVersions, statuses, runAts, lastErrors, releases, ts(p.Now)}
-	var tag pgconn.CommandTag
-	err := d.withSettings(ctx, asyncCommit, finishSQL, args, func(results pgx.BatchResults) error {
-		var err error
-		tag, err = results.Exec()
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("finish %d jobs: %w", len(outcomes), err)
-	}
-	return int(tag.RowsAffected()), nil
+	return []any{ids, lockVersions, statuses, runAts, lastErrors, releases, ts(now)}
 }
 
 // recoverSQL releases processing jobs whose lock expired: back to pending to

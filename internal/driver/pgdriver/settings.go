@@ -54,9 +54,24 @@ const (
 // so the settings hold for sql alone — and lets read consume the result of
 // sql.
 func (d *Driver) withSettings(ctx context.Context, settings, sql string, args []any, read func(pgx.BatchResults) error) error {
+	return d.batchWithSettings(ctx, settings, []queued{{sql, args}}, read)
+}
+
+// queued is one statement of a batch, with its arguments.
+type queued struct {
+	sql  string
+	args []any
+}
+
+// batchWithSettings sends settings and then the statements in one batch,
+// one round trip and one implicit transaction, and lets read consume their
+// results, in order.
+func (d *Driver) batchWithSettings(ctx context.Context, settings string, stmts []queued, read func(pgx.BatchResults) error) error {
 	batch := &pgx.Batch{}
 	batch.Queue(`SELECT ` + settings)
-	batch.Queue(sql, args...)
+	for _, s := range stmts {
+		batch.Queue(s.sql, s.args...)
+	}
 	results := d.pool.SendBatch(ctx, batch)
 	_, err := results.Exec()
 	if err == nil {

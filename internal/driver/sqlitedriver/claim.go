@@ -24,30 +24,86 @@ import (
 // topics wait — handled by another process, or by none — a claim never
 // reads them, and it reads none of a paused topic.
 
-// Claim locks up to p.Limit runnable jobs in one statement, at most each
-// topic's own limit of each topic, each locked until its topic's
-// LockedUntil. The statement runs under SQLite's single write lock, so the
-// subquery's status check holds for the update; the outer WHERE matches by
-// primary key only, which keeps the claim range scans of the pending
-// indexes plus key lookups. RETURNING gives no order, so the rows are
-// sorted here, in the order they were chosen.
+// Claim writes p.Outcomes and locks up to p.Limit runnable jobs, at most
+// each topic's own limit of each topic, each locked until its topic's
+// LockedUntil, in one transaction: a busy queue pays one commit for the
+// ends of its last jobs and its next ones. The claim reads the jobs it
+// chooses (claimSQL) and then moves each to processing by key
+// (claimOneSQL): statements with no RETURNING and no subquery to hold,
+// which would make SQLite build a temporary table for every claim. The
+// transaction writes first when it has outcomes; a claim without any reads
+// first and is run again if another process wrote in between (see
+// writeTx).
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	p.Topics = withRoom(p.Topics)
-	if p.Limit <= 0 || len(p.Topics) == 0 {
+	claiming := p.Limit > 0 && len(p.Topics) > 0
+	if !claiming && len(p.Outcomes) == 0 {
 		return nil, nil
 	}
-	stmt := d.claimStmts.forTopics(len(p.Topics))
+	stmts := []*statement{&d.finishOne}
+	var choose *statement
+	if claiming {
+		choose = d.claimStmts.forTopics(len(p.Topics))
+		stmts = append(stmts, choose, &d.claimOne)
+	}
 	var rows []driver.JobRow
-	err := stmt.use(d.write, stmt.sql, func(q *dbx.Query) error {
+	err := d.writeTx(ctx, stmts, func(db *sql.DB, tx *sql.Tx) error {
+		if _, err := d.finishIn(ctx, db, tx, p.Outcomes, p.Now); err != nil {
+			return err
+		}
+		if !claiming {
+			return nil
+		}
 		var err error
-		rows, err = queryRows(q.WithContext(ctx).Bind(claimParams(p)))
+		rows, err = d.claimIn(ctx, db, tx, choose, p)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
-	slices.SortFunc(rows, claimOrder)
 	return rows, nil
+}
+
+// claimIn chooses the jobs of claim p with the statement choose and moves
+// each to processing, in tx, and returns them as they are now.
+func (d *Driver) claimIn(ctx context.Context, db *sql.DB, tx *sql.Tx, choose *statement, p driver.ClaimParams) ([]driver.JobRow, error) {
+	read, err := choose.in(ctx, db, tx)
+	if err != nil {
+		return nil, err
+	}
+	chosen, err := scanRows(read.QueryContext(ctx, claimArgs(p)...))
+	if err != nil {
+		return nil, err
+	}
+	update, err := d.claimOne.in(ctx, db, tx)
+	if err != nil {
+		return nil, err
+	}
+	locks := make(map[string]int64, len(p.Topics))
+	for _, t := range p.Topics {
+		locks[t.Topic] = lockMicros(t.LockedUntil)
+	}
+	now := micros(p.Now)
+	claimed := chosen[:0]
+	for _, row := range chosen {
+		res, err := update.ExecContext(ctx, sql.Named("id", row.ID), sql.Named("locked_until", locks[row.Topic]), sql.Named("now", now))
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			// Read and written in one transaction that holds the write
+			// lock: the job is pending still, unless the driver errs.
+			return nil, fmt.Errorf("lock job %s: %d rows changed, %v", row.ID, n, err)
+		}
+		row.Status = driver.StatusProcessing
+		row.Attempts++
+		row.LockVersion++
+		row.LockedUntil = fromLockMicros(locks[row.Topic])
+		row.Updated = fromMicros(now)
+		claimed = append(claimed, row)
+	}
+	slices.SortFunc(claimed, claimOrder)
+	return claimed, nil
 }
 
 // withRoom returns the topics whose limit leaves room for a job: a claim
@@ -62,55 +118,45 @@ func claimOrder(a, b driver.JobRow) int {
 	return cmp.Or(cmp.Compare(b.Priority, a.Priority), a.RunAt.Compare(b.RunAt), cmp.Compare(a.ID, b.ID))
 }
 
-// claimSQL locks the first runnable jobs, in claim order, of `topics`
-// topics, the topic numbered i bound as {:topic<i>}, with its limit
-// {:limit<i>} (at most the claim's {:limit}) and its lock expiry
-// {:locked_until<i>}: the SQL depends on the number of topics only, and is
-// prepared once for each.
+// claimSQL reads the first runnable jobs, in claim order, of `topics`
+// topics, the topic numbered i bound as :topic<i> with its limit :limit<i>
+// (at most the claim's :limit): the SQL depends on the number of topics
+// only, and is prepared once for each. The chosen ids are joined to the
+// table by key, in the order chosen.
 //
 // Each topic's jobs are a compound of range scans merged in claim order
 // (see topicDue), which stops at the topic's limit. With one topic, as most
 // processes have, that is the claim; with more, the few rows each topic
-// brings are sorted and the claim takes the {:limit} first: it reads at
-// most every topic's limit of index entries, and sorts no more rows.
+// brings are sorted and the claim takes the :limit first: it reads at most
+// every topic's limit of index entries, and sorts no more rows.
 //
 // SQLite has no LATERAL join; a correlated form over json_each (one
 // statement for any number of topics) would collect every topic's due jobs
-// and sort them, so one statement per number of topics. It binds 12
-// parameters per topic, and SQLite takes 32,766 at most: a claim covers up
-// to about 2,700 topics.
+// and sort them, so one statement per number of topics. It binds 3
+// parameters per topic, and SQLite takes 32,766 at most.
 //
-// Limits are written "{:limit} + 0" on purpose: SQLite reads a bare bound
+// Limits are written ":limit + 0" on purpose: SQLite reads a bare bound
 // LIMIT while it compiles the statement and marks the statement expired
 // whenever that parameter is bound again, so every claim would compile it
 // anew (a fifth of the claim's time); an expression is evaluated when the
 // statement runs.
 func claimSQL(topics int) string {
-	return `UPDATE _jobs
-	SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
-		locked_until = ` + topicLock(topics) + `, updated = {:now}
-	WHERE id IN (` + firstDue(topics) + `)
-	RETURNING ` + jobColumns
+	return `SELECT ` + jobColumns + ` FROM (` + firstDue(topics) + `) AS due CROSS JOIN _jobs USING (id)`
 }
 
-// topicLock is the lock expiry of a claimed job: its topic's.
-func topicLock(topics int) string {
-	var b strings.Builder
-	b.WriteString("CASE topic")
-	for i := range topics {
-		n := strconv.Itoa(i)
-		b.WriteString(" WHEN {:topic" + n + "} THEN {:locked_until" + n + "}")
-	}
-	b.WriteString(" END")
-	return b.String()
-}
+// claimOneSQL moves one chosen job to processing, locked until
+// :locked_until, counting its attempt and bumping its lock_version.
+const claimOneSQL = `UPDATE _jobs
+	SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
+		locked_until = :locked_until, updated = :now
+	WHERE id = :id AND status = 'pending'`
 
 // maxTerms is the most SELECTs one compound SELECT joins: SQLite refuses a
 // compound of more terms (SQLITE_LIMIT_COMPOUND_SELECT). Beyond maxTerms
 // topics, their SELECTs are joined in groups, and the groups in turn.
 const maxTerms = 500
 
-// firstDue selects the ids of the {:limit} first due pending jobs, in claim
+// firstDue selects the ids of the :limit first due pending jobs, in claim
 // order, of `topics` topics, at most each topic's limit of each.
 func firstDue(topics int) string {
 	if topics == 1 {
@@ -128,14 +174,14 @@ func firstDue(topics int) string {
 		terms = groups
 	}
 	return `SELECT id FROM (` + unionAll(terms) + `)
-	ORDER BY priority DESC, run_at, id LIMIT {:limit} + 0`
+	ORDER BY priority DESC, run_at, id LIMIT :limit + 0`
 }
 
-// topicDue selects the id, priority and run_at of the {:limit<n>} first due
+// topicDue selects the id, priority and run_at of the :limit<n> first due
 // pending jobs of the topic numbered n, in claim order: three range scans,
 // each in the order of its index, merged. SQLite runs each scan as a
 // co-routine and the merge pulls from them only the rows it keeps, so the
-// topic costs about {:limit<n>} index entries, without sorting.
+// topic costs about :limit<n> index entries, without sorting.
 //
 // The jobs of priority 0 are read from their own index up to the first one
 // not due yet: jobs scheduled ahead, however many, cost nothing. Those of
@@ -151,8 +197,8 @@ func firstDue(topics int) string {
 func topicDue(n string) string {
 	scan := func(index, priority string) string {
 		return `SELECT id, priority, run_at FROM _jobs INDEXED BY ` + index + `
-		WHERE status = 'pending' AND ` + priority + ` AND topic = {:topic` + n + `} AND run_at <= {:now}
-			AND NOT EXISTS (SELECT 1 FROM _jobs_paused_topics WHERE topic = {:topic` + n + `})`
+		WHERE status = 'pending' AND ` + priority + ` AND topic = :topic` + n + ` AND run_at <= :now
+			AND NOT EXISTS (SELECT 1 FROM _jobs_paused_topics WHERE topic = :topic` + n + `)`
 	}
 	return unionAll([]string{
 		// "priority <> 0" is the index's own condition: SQLite uses a
@@ -161,7 +207,7 @@ func topicDue(n string) string {
 		scan("_jobs_pending_default_idx", "priority = 0"),
 		scan("_jobs_pending_priority_idx", "priority <> 0 AND priority < 0"),
 	}) + `
-	ORDER BY priority DESC, run_at, id LIMIT {:limit` + n + `} + 0`
+	ORDER BY priority DESC, run_at, id LIMIT :limit` + n + ` + 0`
 }
 
 // unionAll joins SELECTs into one compound SELECT.
@@ -169,45 +215,34 @@ func unionAll(selects []string) string {
 	return strings.Join(selects, "\n\tUNION ALL ")
 }
 
-// claimParams are the parameters of claimSQL for p.
-func claimParams(p driver.ClaimParams) dbx.Params {
-	params := dbx.Params{
-		"now":   micros(p.Now),
-		"limit": p.Limit,
-	}
+// claimArgs are the parameters of claimSQL for p.
+func claimArgs(p driver.ClaimParams) []any {
+	args := make([]any, 0, 2+2*len(p.Topics))
+	args = append(args, sql.Named("now", micros(p.Now)), sql.Named("limit", p.Limit))
 	for i, topic := range p.Topics {
 		n := strconv.Itoa(i)
-		params["topic"+n] = topic.Topic
-		params["limit"+n] = min(topic.Limit, p.Limit)
-		params["locked_until"+n] = lockMicros(topic.LockedUntil)
+		args = append(args, sql.Named("topic"+n, topic.Topic), sql.Named("limit"+n, min(topic.Limit, p.Limit)))
 	}
-	return params
+	return args
 }
 
-// claimStatements holds the claim statement of each number of topics seen,
-// each prepared on first use. A process claims with one set of topics at a
-// time, so it holds few.
+// claimStatements holds the claim statement of each number of topics seen.
+// A process claims with one set of topics at a time, so it holds few.
 type claimStatements struct {
 	mu       sync.Mutex
-	byTopics map[int]*claimStatement
-}
-
-// claimStatement is claimSQL for one number of topics.
-type claimStatement struct {
-	prepared
-	sql string
+	byTopics map[int]*statement
 }
 
 // forTopics returns the claim statement for `topics` topics.
-func (c *claimStatements) forTopics(topics int) *claimStatement {
+func (c *claimStatements) forTopics(topics int) *statement {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	stmt, ok := c.byTopics[topics]
 	if !ok {
 		if c.byTopics == nil {
-			c.byTopics = make(map[int]*claimStatement)
+			c.byTopics = make(map[int]*statement)
 		}
-		stmt = &claimStatement{sql: claimSQL(topics)}
+		stmt = &statement{sql: claimSQL(topics)}
 		c.byTopics[topics] = stmt
 	}
 	return stmt

@@ -23,7 +23,7 @@ const (
 	plainDue     = "SEARCH _jobs USING COVERING INDEX _jobs_pending_default_idx (topic=? AND run_at<?)"
 	lowerDue     = "SEARCH _jobs USING COVERING INDEX _jobs_pending_priority_idx (topic=? AND priority<?)"
 	pausedLookup = "SEARCH _jobs_paused_topics USING COVERING INDEX sqlite_autoindex__jobs_paused_topics_1 (topic=?)"
-	keyLookup    = "SEARCH _jobs USING COVERING INDEX sqlite_autoindex__jobs_1 (id=?)"
+	keyLookup    = "SEARCH _jobs USING INDEX sqlite_autoindex__jobs_1 (id=?)"
 	topicsSort   = "USE TEMP B-TREE FOR ORDER BY"
 )
 

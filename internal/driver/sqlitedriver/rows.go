@@ -1,6 +1,7 @@
 package sqlitedriver
 
 import (
+	"database/sql"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -15,6 +16,15 @@ const jobColumns = `id, topic, payload, status, run_at, attempts, max_retries,
 // queryRows runs q and scans every job row it returns.
 func queryRows(q *dbx.Query) ([]driver.JobRow, error) {
 	rows, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	return scanRows(rows.Rows, nil)
+}
+
+// scanRows scans every job row of rows, the result of a query that
+// selected jobColumns or failed with err, and closes rows.
+func scanRows(rows *sql.Rows, err error) ([]driver.JobRow, error) {
 	if err != nil {
 		return nil, err
 	}

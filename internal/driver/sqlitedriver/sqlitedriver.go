@@ -5,14 +5,15 @@
 // Its SQL is laid out as pgdriver's, file by file and constant by constant,
 // so the two read side by side: schema.go (migrations, Migrate), insert.go
 // (insertSQL, and the job that kept one out: keyHolderSQL), claim.go
-// (claimSQL, and nextRunAtSQL for the look-ahead), finish.go (finishSQL,
-// recoverSQL), manage.go (the store's getSQL, listCountSQL and listPageSQL,
+// (claimSQL and claimOneSQL, and nextRunAtSQL for the look-ahead),
+// finish.go (finishOneSQL, recoverSQL), manage.go (the store's getSQL, listCountSQL and listPageSQL,
 // statsSQL, deleteSQL, requeueSQL), cancel.go (cancelSQL, lostSQL),
 // pause.go (pauseSQL, resumeSQL), schedule.go (tickSQL, lastTicksSQL),
 // janitor.go (deleteCompletedSQL, waitingTopicsSQL) and rows.go
-// (jobColumns, scanning, times). Only SQLite has prepared.go (statements of the hot path prepared
-// once), and outbox.go: the outbox of a PostgreSQL job database, which lives
-// in the app's SQLite.
+// (jobColumns, scanning, times). Only SQLite has prepared.go (the insert,
+// prepared once), writetx.go (the driver's own write transactions, whose
+// statements are prepared once and reused in each), and outbox.go: the
+// outbox of a PostgreSQL job database, which lives in the app's SQLite.
 package sqlitedriver
 
 import (
@@ -32,7 +33,8 @@ type Driver struct {
 	// The statements of the hot path, prepared once on first use.
 	insertStmt prepared
 	claimStmts claimStatements
-	finishStmt prepared
+	claimOne   statement
+	finishOne  statement
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -41,7 +43,7 @@ var _ driver.Driver = (*Driver)(nil)
 // Pass PocketBase's NonconcurrentDB and ConcurrentDB, or the same transaction
 // twice to work inside that transaction.
 func New(write, read dbx.Builder) *Driver {
-	return &Driver{write: write, read: read}
+	return &Driver{write: write, read: read, claimOne: statement{sql: claimOneSQL}, finishOne: statement{sql: finishOneSQL}}
 }
 
 // ClaimsInFlight is 1: SQLite's single writer would run a second claim
@@ -52,7 +54,8 @@ func (d *Driver) ClaimsInFlight() int { return 1 }
 func (d *Driver) Close() {
 	d.insertStmt.close()
 	d.claimStmts.close()
-	d.finishStmt.close()
+	d.claimOne.close()
+	d.finishOne.close()
 }
 
 // transactional runs fn in a transaction of d.write, or directly when d.write
