@@ -60,9 +60,10 @@ type ClaimLoopConfig struct {
 
 // ClaimLoop claims jobs whenever there may be runnable ones and free
 // workers: on a wake-up, when workers free up after a full claim, at a
-// delayed job's run time, and every PollInterval. Claims run on goroutines
-// of their own and report back to the loop, which hands each claimed job to
-// a worker. Every poll also returns the jobs whose lock expired to pending
+// delayed job's run time, and every PollInterval — after a claim that found
+// the database busy, in its turn (see paceAfter). Claims run on goroutines
+// of their own, each writing the outcomes queued meanwhile first, and
+// report back to the loop, which hands each claimed job to a worker. Every poll also returns the jobs whose lock expired to pending
 // (or failed); after a claim that leaves no backlog, the loop looks ahead
 // once for the next delayed job and asks its Waker to wake it then.
 type ClaimLoop struct {
@@ -158,7 +159,7 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 		case res := <-claimed:
 			state.returned(res.limit, len(res.rows), res.err != nil)
 			if wait := paceAfter(res.took); !state.backlog && wait > 0 {
-				state.pacing = true
+				state.paced()
 				pace.Reset(wait)
 			}
 			l.reportClaim(quit, res.err)
@@ -181,7 +182,7 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 		case <-gather.C:
 			state.gatherRang()
 		case <-pace.C:
-			state.pacing = false
+			state.paceEnded()
 		case <-l.cfg.Freed:
 			state.freed(1 + drain(l.cfg.Freed))
 		}

@@ -89,6 +89,16 @@ func (s *claimState) freed(n int) {
 	s.free += n
 }
 
+// paced records that the loop waits in its turn after a slow claim.
+func (s *claimState) paced() {
+	s.pacing = true
+}
+
+// paceEnded records that the loop's turn came.
+func (s *claimState) paceEnded() {
+	s.pacing = false
+}
+
 // gatherStarted records that the gather timer was started.
 func (s *claimState) gatherStarted() {
 	s.gathering = true
