@@ -31,21 +31,42 @@ const keyHolderSQL = `SELECT ` + jobColumns + ` FROM _jobs
 // Duplicate. The transaction holds SQLite's write lock from its first
 // insert, so no job can take or free a key between an insert that found it
 // taken and the read of its holder.
+//
+// Single jobs without a key, outside a caller's transaction — an app's
+// enqueues from its request handlers — are grouped (see insertGroup): the
+// ones that arrive while another is written wait, and are written together
+// in the next writer turn.
 func (d *Driver) Insert(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
 	if _, autocommit := d.write.(*dbx.DB); autocommit && len(jobs) == 1 && jobs[0].UniqueKey == "" {
-		// One job without a key needs no transaction of its own: one
-		// prepared statement.
-		var row driver.JobRow
-		err := d.insertStmt.use(d.write, insertSQL, func(q *dbx.Query) error {
-			var err error
-			row, err = insertOne(ctx, q, d.write, jobs[0])
-			return err
-		})
+		row, err := d.group.insert(ctx, jobs[0], d.insertGrouped)
 		if err != nil {
 			return nil, err
 		}
 		return []driver.JobRow{row}, nil
 	}
+	return d.insertTx(ctx, jobs)
+}
+
+// insertGrouped writes a group of jobs without keys: one alone needs no
+// transaction of its own, only the prepared statement.
+func (d *Driver) insertGrouped(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
+	if len(jobs) > 1 {
+		return d.insertTx(ctx, jobs)
+	}
+	var row driver.JobRow
+	err := d.insertStmt.use(d.write, insertSQL, func(q *dbx.Query) error {
+		var err error
+		row, err = insertOne(ctx, q, d.write, jobs[0])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []driver.JobRow{row}, nil
+}
+
+// insertTx stores jobs in one transaction.
+func (d *Driver) insertTx(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
 	rows := make([]driver.JobRow, 0, len(jobs))
 	err := d.transactional(func(tx dbx.Builder) error {
 		q := tx.NewQuery(insertSQL).Prepare()

@@ -35,6 +35,9 @@ type Driver struct {
 	claimStmts claimStatements
 	claimOne   statement
 	finishOne  statement
+
+	// group gathers concurrent single inserts into one write.
+	group insertGroup
 }
 
 var _ driver.Driver = (*Driver)(nil)
