@@ -14,8 +14,17 @@ import (
 const maxOutcomesPerClaim = maxFinishBatch
 
 // gatherWait is the longest a claim waits for more workers to free up while
-// a backlog waits (see claimState).
+// a backlog waits (see claimState), unless the last claim found the
+// database busy (see gatherFor).
 const gatherWait = time.Millisecond
+
+// gatherFor is how long a claim waits for more workers to free up while a
+// backlog waits, after a claim that took took: gatherWait, or as long as a
+// claim waits in its turn after a busy one (see paceAfter), for then a
+// writer turn costs more than the wait.
+func gatherFor(took time.Duration) time.Duration {
+	return max(gatherWait, paceAfter(took))
+}
 
 // LockExpiredError is the last error the claim loop gives a job whose lock
 // expired before its attempt finished.
@@ -128,6 +137,8 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 	defer pace.Stop()
 	// timerAt is the wake-up time timer is set for; zero when it is not.
 	var timerAt time.Time
+	// took is how long claims take, averaged over the last few.
+	var took time.Duration
 
 	l.recoverExpired(quit)
 	state.want()
@@ -136,7 +147,7 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 		for {
 			limit, startGather := state.next()
 			if startGather {
-				gather.Reset(gatherWait)
+				gather.Reset(gatherFor(took))
 				state.gatherStarted()
 			}
 			if limit == 0 {
@@ -158,7 +169,9 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 			return
 		case res := <-claimed:
 			state.returned(res.limit, len(res.rows), res.err != nil)
-			if wait := paceAfter(res.took); !state.backlog && wait > 0 {
+			took = (3*took + res.took) / 4
+			state.tookLong(took > gatherWait)
+			if wait := paceAfter(took); !state.backlog && wait > 0 {
 				state.paced()
 				pace.Reset(wait)
 			}

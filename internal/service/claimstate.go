@@ -7,14 +7,17 @@ package service
 //
 // Every claim reserves the workers it may fill, so jobs never outnumber free
 // workers. While a backlog waits (the last claim came back full), a claim
-// waits until at least minClaim workers are free, or gatherWait passed, so a
-// busy queue claims in batches instead of one job per freed worker.
+// waits until at least minClaim workers are free — every worker a claim can
+// fill when the last claim found the database busy, for then a writer turn
+// costs more than the wait — or gatherWait passed, so a busy queue claims in
+// batches instead of one job per freed worker.
 type claimState struct {
 	// batchSize is the most jobs one claim takes.
 	batchSize int
 	// minClaim is the fewest free workers a claim waits for while a
-	// backlog waits.
-	minClaim int
+	// backlog waits; fullClaim, the most a claim can fill, is what it waits
+	// for when the database was busy.
+	minClaim, fullClaim int
 	// maxInFlight is how many claims may be on their way at once.
 	maxInFlight int
 
@@ -30,9 +33,10 @@ type claimState struct {
 	backlog bool
 	// gathering is set while the gather timer runs; gathered once it rang.
 	gathering, gathered bool
-	// pacing is set while the loop waits after a claim that found the
-	// database busy (see paceAfter): claims wait, unless a backlog does.
-	pacing bool
+	// busy is set when the last claim found the database busy (it took
+	// longer than gatherWait); pacing, while the loop waits after such a
+	// claim (see paceAfter): claims wait, unless a backlog does.
+	busy, pacing bool
 }
 
 // newClaimState returns the state of a loop with workers free workers.
@@ -40,6 +44,7 @@ func newClaimState(workers, batchSize, maxInFlight int) claimState {
 	return claimState{
 		batchSize:   batchSize,
 		minClaim:    max(1, min(batchSize, workers)/2),
+		fullClaim:   min(batchSize, workers),
 		maxInFlight: maxInFlight,
 		free:        workers,
 	}
@@ -52,7 +57,11 @@ func (s claimState) next() (limit int, gather bool) {
 	if !s.wanted || s.free == 0 || s.inFlight == s.maxInFlight || (s.pacing && !s.backlog) {
 		return 0, false
 	}
-	if s.backlog && s.free < s.minClaim && !s.gathered {
+	need := s.minClaim
+	if s.busy {
+		need = s.fullClaim
+	}
+	if s.backlog && s.free < need && !s.gathered {
 		return 0, !s.gathering
 	}
 	return min(s.free, s.batchSize), false
@@ -87,6 +96,11 @@ func (s *claimState) returned(limit, got int, failed bool) {
 // freed records n workers that finished their jobs.
 func (s *claimState) freed(n int) {
 	s.free += n
+}
+
+// tookLong records whether the last claim found the database busy.
+func (s *claimState) tookLong(busy bool) {
+	s.busy = busy
 }
 
 // paced records that the loop waits in its turn after a slow claim.

@@ -38,6 +38,10 @@ func TestClaimStateNext(t *testing.T) {
 			with(func(s *claimState) { s.wanted, s.backlog, s.free, s.gathered = true, true, 1, true }), 1, false},
 		{"no backlog, one worker free: claim it", with(func(s *claimState) { s.wanted, s.free = true, 1 }), 1, false},
 		{"asked, waiting in its turn after a slow claim", with(func(s *claimState) { s.wanted, s.pacing = true, true }), 0, false},
+		{"a backlog, half the batch free, the database busy: start gathering for a full batch",
+			with(func(s *claimState) { s.wanted, s.backlog, s.free, s.busy = true, true, 2, true }), 0, true},
+		{"a backlog, a full batch free, the database busy: claim it",
+			with(func(s *claimState) { s.wanted, s.backlog, s.free, s.busy = true, true, 4, true }), 4, false},
 		{"a backlog, waiting in its turn after a slow claim: the backlog goes first",
 			with(func(s *claimState) { s.wanted, s.backlog, s.pacing = true, true, true }), 4, false},
 	} {
