@@ -39,6 +39,8 @@ type hostConfig struct {
 	// for the insert (the README's pattern) instead of after the record is
 	// stored (OnRecordAfterCreateSuccess).
 	inTx bool
+	// workers, when set, is PB_JOBS_WORKERS and PB_JOBS_BATCH_SIZE.
+	workers int
 }
 
 // hostConfigs are the configurations of the host-app measurement; the
@@ -50,6 +52,7 @@ func hostConfigs() []hostConfig {
 		{id: "c", name: "write-back handler", writeBack: true},
 		{id: "d", name: "enqueue only (PB_JOBS_AUTO_START=false)", dispatcherOff: true},
 		{id: "e", name: "enqueue in the record's transaction, no-op handler", inTx: true},
+		{id: "f", name: "no-op handler, 50 workers, claims of up to 50", workers: 50},
 	}
 }
 
@@ -62,6 +65,10 @@ func (c hostConfig) env() map[string]string {
 	if c.dispatcherOff {
 		env["PB_JOBS_AUTO_START"] = "false"
 	}
+	if c.workers > 0 {
+		env["PB_JOBS_WORKERS"] = strconv.Itoa(c.workers)
+		env["PB_JOBS_BATCH_SIZE"] = strconv.Itoa(c.workers)
+	}
 	return env
 }
 
@@ -72,7 +79,7 @@ func findHostConfig(id string) (hostConfig, error) {
 			return c, nil
 		}
 	}
-	return hostConfig{}, fmt.Errorf("no host-app configuration %q (use letters a to e)", id)
+	return hostConfig{}, fmt.Errorf("no host-app configuration %q (use letters a to f)", id)
 }
 
 // parseHostConfigs reads -hostapp-configs: comma-separated letters, which

@@ -6,7 +6,7 @@
 //
 //	cd bench && go run . [-runs 3] [-n 20000] [-only sqlite|postgres] [-systems ours,…] [-workloads c,e]
 //	cd bench && go run . -scaleout 1,2,4 [-runs 2] [-scaleout-jobs 50000]
-//	cd bench && go run . -hostapp [-runs 3] [-hostapp-clients 10,50] [-hostapp-duration 20s] [-hostapp-configs a,b,c,d,e]
+//	cd bench && go run . -hostapp [-runs 3] [-hostapp-clients 10,50] [-hostapp-duration 20s] [-hostapp-configs a,b,c,d,e,f]
 //
 // With -scaleout it measures pocketbase-jobs alone, as several worker
 // processes (this program run again) on one PostgreSQL database. With
@@ -79,7 +79,7 @@ func main() {
 	flag.BoolVar(&o.hostApp, "hostapp", false, "measure the cost to a PocketBase app on SQLite alone: record creates and lists over HTTP, with and without jobs")
 	flag.StringVar(&hostCount, "hostapp-clients", "10,50", "comma-separated numbers of concurrent clients of the host app")
 	flag.DurationVar(&o.host.duration, "hostapp-duration", 20*time.Second, "how long the clients load the host app in each measurement")
-	flag.StringVar(&hostCfgs, "hostapp-configs", "a,b,c,d,e", "comma-separated host-app configurations to measure, starting with a (plugin off)")
+	flag.StringVar(&hostCfgs, "hostapp-configs", "a,b,c,d,e,f", "comma-separated host-app configurations to measure, starting with a (plugin off)")
 	flag.StringVar(&child, "rss-child", "", "internal: run as the RSS child of this system key")
 	flag.StringVar(&childDir, "rss-dir", "", "internal: the RSS child's SQLite directory")
 	flag.StringVar(&childDSN, "rss-dsn", "", "internal: the RSS child's PostgreSQL DSN")
