@@ -25,7 +25,7 @@ func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
 		if err := d.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrate the SQLite job table: %w", err)
 		}
-		db := &jobDB{drv: observe(d, p.feed.note), bindTx: p.bindSQLiteTx}
+		db := &jobDB{drv: observe(d, p.feed.note), bindTx: func(txApp core.App) driver.Driver { return p.bindSQLiteTx(d, txApp) }}
 		p.startServices(app, db, d)
 		return db, nil
 	}
@@ -33,11 +33,12 @@ func (p *plugin) openJobDB(ctx context.Context, app core.App) (*jobDB, error) {
 }
 
 // bindSQLiteTx returns the SQLite driver of txApp's transaction, which
-// tells the realtime feed of its changes once the transaction commits. Its
+// uses the prepared statements of the job database's driver d and tells
+// the realtime feed of its changes once the transaction commits. Its
 // statements stay in the dev-mode query log, with the rest of the
 // transaction's.
-func (p *plugin) bindSQLiteTx(txApp core.App) driver.Driver {
-	d := sqlitedriver.New(txApp.NonconcurrentDB(), txApp.ConcurrentDB())
+func (p *plugin) bindSQLiteTx(d *sqlitedriver.Driver, txApp core.App) driver.Driver {
+	d = d.InTransaction(txApp.NonconcurrentDB(), txApp.ConcurrentDB())
 	return observe(d, func(c driver.Changes) { onCommit(txApp, func() { p.feed.note(c) }) })
 }
 

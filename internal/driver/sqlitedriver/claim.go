@@ -40,11 +40,11 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 	if !claiming && len(p.Outcomes) == 0 {
 		return nil, nil
 	}
-	stmts := []*statement{&d.finishOne}
+	stmts := []*statement{&d.stmts.finishOne}
 	var choose *statement
 	if claiming {
-		choose = d.claimStmts.forTopics(len(p.Topics))
-		stmts = append(stmts, choose, &d.claimOne)
+		choose = d.stmts.claims.forTopics(len(p.Topics))
+		stmts = append(stmts, choose, &d.stmts.claimOne)
 	}
 	var rows []driver.JobRow
 	err := d.writeTx(ctx, stmts, func(db *sql.DB, tx *sql.Tx) error {
@@ -75,7 +75,7 @@ func (d *Driver) claimIn(ctx context.Context, db *sql.DB, tx *sql.Tx, choose *st
 	if err != nil {
 		return nil, err
 	}
-	update, err := d.claimOne.in(ctx, db, tx)
+	update, err := d.stmts.claimOne.in(ctx, db, tx)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func (d *Driver) Finish(ctx context.Context, p driver.FinishParams) (int, error)
 		return 0, nil
 	}
 	var n int
-	err := d.writeTx(ctx, []*statement{&d.finishOne}, func(db *sql.DB, tx *sql.Tx) error {
+	err := d.writeTx(ctx, []*statement{&d.stmts.finishOne}, func(db *sql.DB, tx *sql.Tx) error {
 		var err error
 		n, err = d.finishIn(ctx, db, tx, p.Outcomes, p.Now)
 		return err
@@ -48,7 +48,7 @@ func (d *Driver) finishIn(ctx context.Context, db *sql.DB, tx *sql.Tx, outcomes 
 	if len(outcomes) == 0 {
 		return 0, nil
 	}
-	write, err := d.finishOne.in(ctx, db, tx)
+	write, err := d.stmts.finishOne.in(ctx, db, tx)
 	if err != nil {
 		return 0, err
 	}

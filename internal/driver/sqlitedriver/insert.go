@@ -2,6 +2,7 @@ package sqlitedriver
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -14,7 +15,7 @@ import (
 // unique key is held by a pending or processing job of its topic: then it
 // changes nothing.
 const insertSQL = `INSERT INTO _jobs (id, topic, payload, status, run_at, max_retries, priority, unique_key, created, updated)
-	VALUES ({:id}, {:topic}, {:payload}, 'pending', {:run_at}, {:max_retries}, {:priority}, {:unique_key}, {:now}, {:now})
+	VALUES (:id, :topic, :payload, 'pending', :run_at, :max_retries, :priority, :unique_key, :now, :now)
 	ON CONFLICT DO NOTHING`
 
 // keyHolderSQL reads the pending or processing job of a topic that holds a
@@ -53,26 +54,23 @@ func (d *Driver) insertGrouped(ctx context.Context, jobs []driver.InsertParams) 
 	if len(jobs) > 1 {
 		return d.insertTx(ctx, jobs)
 	}
-	var row driver.JobRow
-	err := d.insertStmt.use(d.write, insertSQL, func(q *dbx.Query) error {
-		var err error
-		row, err = insertOne(ctx, q, d.write, jobs[0])
-		return err
-	})
+	if err := d.stmts.insert.prepare(ctx, d.handle); err != nil {
+		return nil, fmt.Errorf("insert job %s: %w", jobs[0].ID, err)
+	}
+	row, err := insertOne(ctx, d.stmts.insert.stmt, d.write, jobs[0])
 	if err != nil {
 		return nil, err
 	}
 	return []driver.JobRow{row}, nil
 }
 
-// insertTx stores jobs in one transaction.
+// insertTx stores jobs in one transaction: the driver's own, or the
+// caller's it is bound to.
 func (d *Driver) insertTx(ctx context.Context, jobs []driver.InsertParams) ([]driver.JobRow, error) {
 	rows := make([]driver.JobRow, 0, len(jobs))
-	err := d.transactional(func(tx dbx.Builder) error {
-		q := tx.NewQuery(insertSQL).Prepare()
-		defer q.Close()
+	err := d.insertingTx(ctx, func(tx dbx.Builder, insert *sql.Stmt) error {
 		for _, j := range jobs {
-			row, err := insertOne(ctx, q, tx, j)
+			row, err := insertOne(ctx, insert, tx, j)
 			if err != nil {
 				return err
 			}
@@ -86,25 +84,42 @@ func (d *Driver) insertTx(ctx context.Context, jobs []driver.InsertParams) ([]dr
 	return rows, nil
 }
 
-// insertBindings are the parameters of a job to insert, as insertSQL and
-// the outbox's outboxAddSQL bind them: {:now} is when it was enqueued.
-func insertBindings(j driver.InsertParams) dbx.Params {
-	return dbx.Params{
-		"id":          j.ID,
-		"topic":       j.Topic,
-		"payload":     string(j.Payload),
-		"run_at":      micros(j.RunAt),
-		"max_retries": j.MaxRetries,
-		"priority":    j.Priority,
-		"unique_key":  j.UniqueKey,
-		"now":         micros(j.Now),
+// insertingTx runs fn in a transaction of d.write (see transactional) with
+// the insert statement bound to it.
+func (d *Driver) insertingTx(ctx context.Context, fn func(tx dbx.Builder, insert *sql.Stmt) error) error {
+	if _, own := d.write.(*dbx.DB); own {
+		if err := d.stmts.insert.prepare(ctx, d.handle); err != nil {
+			return fmt.Errorf("prepare the insert: %w", err)
+		}
+	}
+	return d.transactional(func(tx dbx.Builder) error {
+		sqlTx, err := callerTx(tx)
+		if err != nil {
+			return err
+		}
+		insert, err := d.stmts.insert.in(ctx, d.handle, sqlTx)
+		if err != nil {
+			return fmt.Errorf("prepare the insert: %w", err)
+		}
+		return fn(tx, insert)
+	})
+}
+
+// insertArgs are the parameters of insertSQL for j: :now is when it was
+// enqueued.
+func insertArgs(j driver.InsertParams) []any {
+	return []any{
+		sql.Named("id", j.ID), sql.Named("topic", j.Topic), sql.Named("payload", string(j.Payload)),
+		sql.Named("run_at", micros(j.RunAt)), sql.Named("max_retries", j.MaxRetries),
+		sql.Named("priority", j.Priority), sql.Named("unique_key", j.UniqueKey), sql.Named("now", micros(j.Now)),
 	}
 }
 
-// insertOne runs the prepared insertSQL for j and returns the row as stored,
-// reading through db the job that kept it from being inserted, if any.
-func insertOne(ctx context.Context, q *dbx.Query, db dbx.Builder, j driver.InsertParams) (driver.JobRow, error) {
-	res, err := q.WithContext(ctx).Bind(insertBindings(j)).Execute()
+// insertOne runs the prepared insertSQL stmt for j and returns the row as
+// stored, reading through db (in the insert's transaction, if any) the job
+// that kept it from being inserted.
+func insertOne(ctx context.Context, stmt *sql.Stmt, db dbx.Builder, j driver.InsertParams) (driver.JobRow, error) {
+	res, err := stmt.ExecContext(ctx, insertArgs(j)...)
 	if err != nil {
 		return driver.JobRow{}, fmt.Errorf("insert job %s: %w", j.ID, err)
 	}

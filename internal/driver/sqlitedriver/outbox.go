@@ -109,12 +109,27 @@ func (o *Outbox) Add(ctx context.Context, jobs []driver.InsertParams) error {
 	q := o.db.NewQuery(outboxAddSQL).WithContext(ctx).Prepare()
 	defer q.Close()
 	for _, j := range jobs {
-		_, err := q.Bind(insertBindings(j)).Execute()
+		_, err := q.Bind(outboxBindings(j)).Execute()
 		if err != nil {
 			return fmt.Errorf("add job %s to the outbox: %w", j.ID, err)
 		}
 	}
 	return nil
+}
+
+// outboxBindings are the parameters of outboxAddSQL for j: {:now} is when
+// it was enqueued.
+func outboxBindings(j driver.InsertParams) dbx.Params {
+	return dbx.Params{
+		"id":          j.ID,
+		"topic":       j.Topic,
+		"payload":     string(j.Payload),
+		"run_at":      micros(j.RunAt),
+		"max_retries": j.MaxRetries,
+		"priority":    j.Priority,
+		"unique_key":  j.UniqueKey,
+		"now":         micros(j.Now),
+	}
 }
 
 // outboxPeekSQL reads the oldest outbox jobs.

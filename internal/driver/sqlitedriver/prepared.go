@@ -1,36 +1,65 @@
 package sqlitedriver
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"sync"
-
-	"github.com/pocketbase/dbx"
 )
 
-// prepared is one statement prepared on first use and reused after, for
-// the hot path, where compiling SQL on every call would cost more than
-// running it. A prepared dbx query carries its bound parameters, so uses
-// are serialised.
-type prepared struct {
-	mu sync.Mutex
-	q  *dbx.Query
+// statement is one statement of the hot path (inserts, claims, outcomes),
+// prepared once on the write handle — where compiling SQL on every call
+// would cost more than running it — and bound to each transaction with
+// Tx.StmtContext, which reuses the statement the connection prepared
+// instead of compiling it again. Its SQL names its parameters SQLite's way
+// (:name), bound with sql.Named. No lock is held while the statement waits
+// for the writer.
+type statement struct {
+	sql  string
+	mu   sync.Mutex
+	stmt *sql.Stmt
 }
 
-// use runs fn with the statement sql, prepared on db the first time.
-func (p *prepared) use(db dbx.Builder, sql string, fn func(q *dbx.Query) error) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.q == nil {
-		p.q = db.NewQuery(sql).Prepare()
+// prepare prepares the statement on db, once (with no handle, db nil, it
+// does nothing). It takes the write connection for a moment, so it runs
+// before the transaction that uses the statement begins (the handle has
+// one connection).
+func (s *statement) prepare(ctx context.Context, db *sql.DB) error {
+	if db == nil {
+		return nil
 	}
-	return fn(p.q)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stmt != nil {
+		return nil
+	}
+	stmt, err := db.PrepareContext(ctx, s.sql)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	s.stmt = stmt
+	return nil
+}
+
+// in returns the statement bound to tx, a transaction of db. A statement
+// not prepared yet (or a driver with no database handle, db nil) is
+// prepared in the transaction, for it alone.
+func (s *statement) in(ctx context.Context, db *sql.DB, tx *sql.Tx) (*sql.Stmt, error) {
+	s.mu.Lock()
+	stmt := s.stmt
+	s.mu.Unlock()
+	if db == nil || stmt == nil {
+		return tx.PrepareContext(ctx, s.sql)
+	}
+	return tx.StmtContext(ctx, stmt), nil
 }
 
 // close releases the statement, if it was prepared.
-func (p *prepared) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.q != nil {
-		p.q.Close()
-		p.q = nil
+func (s *statement) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stmt != nil {
+		_ = s.stmt.Close()
+		s.stmt = nil
 	}
 }

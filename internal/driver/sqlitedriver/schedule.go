@@ -2,6 +2,7 @@ package sqlitedriver
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -24,7 +25,7 @@ const tickSQL = `INSERT INTO _jobs_schedules (name, last_tick) VALUES ({:name}, 
 // of one in flight and so was not inserted (see Insert).
 func (d *Driver) Tick(ctx context.Context, p driver.TickParams) (bool, error) {
 	var ticked bool
-	err := d.transactional(func(tx dbx.Builder) error {
+	err := d.insertingTx(ctx, func(tx dbx.Builder, insert *sql.Stmt) error {
 		res, err := tx.NewQuery(tickSQL).WithContext(ctx).
 			Bind(dbx.Params{"name": p.Name, "tick": micros(p.Tick)}).Execute()
 		if err != nil {
@@ -38,7 +39,7 @@ func (d *Driver) Tick(ctx context.Context, p driver.TickParams) (bool, error) {
 			return nil
 		}
 		ticked = true
-		if _, err := insertOne(ctx, tx.NewQuery(insertSQL), tx, p.Job); err != nil {
+		if _, err := insertOne(ctx, insert, tx, p.Job); err != nil {
 			return fmt.Errorf("insert the job of schedule %s: %w", p.Name, err)
 		}
 		return nil

@@ -84,9 +84,18 @@ var migrations = []string{
 	);`,
 }
 
-// Migrate applies every schema version newer than the recorded one.
+// Migrate applies every schema version newer than the recorded one, and
+// prepares the insert.
 func (d *Driver) Migrate(ctx context.Context) error {
-	return d.migrate(ctx, len(migrations))
+	if err := d.migrate(ctx, len(migrations)); err != nil {
+		return err
+	}
+	// Prepared now, the insert serves the app's transactions too (see
+	// InTransaction): inside one, it could not be prepared for them.
+	if err := d.stmts.insert.prepare(ctx, d.handle); err != nil {
+		return fmt.Errorf("prepare the insert: %w", err)
+	}
+	return nil
 }
 
 // migrate applies the schema versions newer than the recorded one, up to

@@ -10,10 +10,11 @@
 // statsSQL, deleteSQL, requeueSQL), cancel.go (cancelSQL, lostSQL),
 // pause.go (pauseSQL, resumeSQL), schedule.go (tickSQL, lastTicksSQL),
 // janitor.go (deleteCompletedSQL, waitingTopicsSQL) and rows.go
-// (jobColumns, scanning, times). Only SQLite has prepared.go (the insert,
-// prepared once), writetx.go (the driver's own write transactions, whose
-// statements are prepared once and reused in each), and outbox.go: the
-// outbox of a PostgreSQL job database, which lives in the app's SQLite.
+// (jobColumns, scanning, times). Only SQLite has prepared.go (statements
+// of the hot path prepared once and reused in every transaction),
+// writetx.go (the driver's own write transactions), group.go (concurrent
+// single inserts written together), and outbox.go: the outbox of a
+// PostgreSQL job database, which lives in the app's SQLite.
 package sqlitedriver
 
 import (
@@ -29,36 +30,58 @@ import (
 type Driver struct {
 	write dbx.Builder
 	read  dbx.Builder
-
-	// The statements of the hot path, prepared once on first use.
-	insertStmt prepared
-	claimStmts claimStatements
-	claimOne   statement
-	finishOne  statement
-
+	// handle is the write handle's database, on which the statements are
+	// prepared: nil for a driver bound to a transaction on its own.
+	handle *sql.DB
+	// stmts are the statements of the hot path, prepared once and shared
+	// with the drivers bound to transactions (InTransaction).
+	stmts *statements
 	// group gathers concurrent single inserts into one write.
 	group insertGroup
 }
 
 var _ driver.Driver = (*Driver)(nil)
 
+// statements are the statements of the hot path, each prepared once.
+type statements struct {
+	insert, claimOne, finishOne statement
+	// claims holds the claim statement of each number of topics seen.
+	claims claimStatements
+}
+
 // New returns a driver that writes through write and reads through read.
 // Pass PocketBase's NonconcurrentDB and ConcurrentDB, or the same transaction
 // twice to work inside that transaction.
 func New(write, read dbx.Builder) *Driver {
-	return &Driver{write: write, read: read, claimOne: statement{sql: claimOneSQL}, finishOne: statement{sql: finishOneSQL}}
+	d := &Driver{write: write, read: read, stmts: &statements{
+		insert:    statement{sql: insertSQL},
+		claimOne:  statement{sql: claimOneSQL},
+		finishOne: statement{sql: finishOneSQL},
+	}}
+	if db, ok := write.(*dbx.DB); ok {
+		d.handle = db.DB()
+	}
+	return d
+}
+
+// InTransaction returns a driver that works inside the transaction of
+// write and read (the same transaction twice) of d's database, and uses
+// d's prepared statements there instead of compiling its own.
+func (d *Driver) InTransaction(write, read dbx.Builder) *Driver {
+	return &Driver{write: write, read: read, handle: d.handle, stmts: d.stmts}
 }
 
 // ClaimsInFlight is 1: SQLite's single writer would run a second claim
 // after the first anyway.
 func (d *Driver) ClaimsInFlight() int { return 1 }
 
-// Close releases the prepared statements of the driver.
+// Close releases the prepared statements of the driver, and of the
+// drivers bound to its transactions.
 func (d *Driver) Close() {
-	d.insertStmt.close()
-	d.claimStmts.close()
-	d.claimOne.close()
-	d.finishOne.close()
+	d.stmts.insert.close()
+	d.stmts.claimOne.close()
+	d.stmts.finishOne.close()
+	d.stmts.claims.close()
 }
 
 // transactional runs fn in a transaction of d.write, or directly when d.write

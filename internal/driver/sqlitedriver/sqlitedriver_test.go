@@ -30,36 +30,52 @@ func TestConformance(t *testing.T) {
 // in it, so its jobs commit or roll back with the caller's own writes.
 func TestInsertInTransaction(t *testing.T) {
 	write, read := openDB(t)
-	if err := sqlitedriver.New(write, read).Migrate(t.Context()); err != nil {
+	parent := sqlitedriver.New(write, read)
+	if err := parent.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	for _, commit := range []bool{false, true} {
-		id := fmt.Sprintf("job-commit-%v", commit)
-		err := write.Transactional(func(tx *dbx.Tx) error {
-			d := sqlitedriver.New(tx, tx)
-			now := time.Now()
-			_, err := d.Insert(t.Context(), []driver.InsertParams{{ID: id, Topic: "t", Payload: []byte(`{}`), RunAt: now, Now: now}})
-			if err != nil {
-				return err
-			}
-			if _, err := d.Get(t.Context(), driver.GetParams{ID: id}); err != nil {
-				return fmt.Errorf("job not visible inside its transaction: %w", err)
-			}
-			if !commit {
-				return errRollback
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errRollback) {
-			t.Fatalf("transaction: %v", err)
+	// A driver of its own in the transaction, and one bound to it by the
+	// job database's driver, sharing its prepared statements.
+	binds := map[string]func(tx *dbx.Tx) *sqlitedriver.Driver{
+		"New":           func(tx *dbx.Tx) *sqlitedriver.Driver { return sqlitedriver.New(tx, tx) },
+		"InTransaction": func(tx *dbx.Tx) *sqlitedriver.Driver { return parent.InTransaction(tx, tx) },
+	}
+	for name, bind := range binds {
+		for _, commit := range []bool{false, true} {
+			insertInTransaction(t, write, read, bind, fmt.Sprintf("%s-commit-%v", name, commit), commit)
 		}
-		_, err = sqlitedriver.New(write, read).Get(t.Context(), driver.GetParams{ID: id})
-		if commit && err != nil {
-			t.Errorf("committed job: %v", err)
+	}
+}
+
+// insertInTransaction inserts the job id through the driver bind binds to
+// a transaction of write, sees it there, commits or rolls back, and checks
+// that the job was stored or not.
+func insertInTransaction(t *testing.T, write, read *dbx.DB, bind func(tx *dbx.Tx) *sqlitedriver.Driver, id string, commit bool) {
+	t.Helper()
+	err := write.Transactional(func(tx *dbx.Tx) error {
+		d := bind(tx)
+		now := time.Now()
+		_, err := d.Insert(t.Context(), []driver.InsertParams{{ID: id, Topic: "t", Payload: []byte(`{}`), RunAt: now, Now: now}})
+		if err != nil {
+			return err
 		}
-		if !commit && !errors.Is(err, driver.ErrNotFound) {
-			t.Errorf("rolled back job: got %v, want ErrNotFound", err)
+		if _, err := d.Get(t.Context(), driver.GetParams{ID: id}); err != nil {
+			return fmt.Errorf("job not visible inside its transaction: %w", err)
 		}
+		if !commit {
+			return errRollback
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		t.Fatalf("transaction: %v", err)
+	}
+	_, err = sqlitedriver.New(write, read).Get(t.Context(), driver.GetParams{ID: id})
+	if commit && err != nil {
+		t.Errorf("committed job: %v", err)
+	}
+	if !commit && !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("rolled back job: got %v, want ErrNotFound", err)
 	}
 }
 
