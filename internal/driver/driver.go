@@ -290,6 +290,12 @@ type Driver interface {
 	// way at once.
 	ClaimsInFlight() int
 
+	// OneWriter tells whether the database has a single writer that the
+	// app's own writes queue for too (SQLite): the dispatcher then spaces
+	// its claims and outcome writes, and makes them larger, when they find
+	// it busy.
+	OneWriter() bool
+
 	// Close releases what the driver holds of its own: prepared statements,
 	// a pool it opened.
 	Close()

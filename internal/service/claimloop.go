@@ -137,7 +137,9 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 	defer pace.Stop()
 	// timerAt is the wake-up time timer is set for; zero when it is not.
 	var timerAt time.Time
-	// took is how long claims take, averaged over the last few.
+	// took is how long claims take, averaged over the last few, on a
+	// database with one writer (see driver.Driver.OneWriter); elsewhere it
+	// stays zero: claims are neither spaced nor made to wait for workers.
 	var took time.Duration
 
 	l.recoverExpired(quit)
@@ -169,7 +171,9 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 			return
 		case res := <-claimed:
 			state.returned(res.limit, len(res.rows), res.err != nil)
-			took = (3*took + res.took) / 4
+			if l.cfg.Driver.OneWriter() {
+				took = (3*took + res.took) / 4
+			}
 			state.tookLong(took > gatherWait)
 			if wait := paceAfter(took); !state.backlog && wait > 0 {
 				state.paced()

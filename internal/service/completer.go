@@ -157,7 +157,9 @@ func (c *Completer) run(quit, abort context.Context) {
 		clock.Sleep(quit, outcomeWait)
 		began := time.Now()
 		_ = c.writeQueued(abort) // logged; the jobs are recovered when their locks expire
-		clock.Sleep(quit, paceAfter(time.Since(began)))
+		if c.drv.OneWriter() {
+			clock.Sleep(quit, paceAfter(time.Since(began)))
+		}
 	}
 }
 

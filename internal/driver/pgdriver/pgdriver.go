@@ -134,6 +134,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Driver, error) {
 // idle its workers while one claim waits for the server.
 func (d *Driver) ClaimsInFlight() int { return 2 }
 
+// OneWriter is false: PostgreSQL writes rows concurrently, and a claim's
+// time is mostly its round trip, which says nothing of a busy writer.
+func (d *Driver) OneWriter() bool { return false }
+
 // Close cancels a notification being sent, then closes the pool when Open
 // created it; a pool passed to New is left to its owner. Listen calls still
 // running hold their own connection and end with their context.

@@ -75,6 +75,10 @@ func (d *Driver) InTransaction(write, read dbx.Builder) *Driver {
 // after the first anyway.
 func (d *Driver) ClaimsInFlight() int { return 1 }
 
+// OneWriter is true: SQLite has one writer, which the app's own writes
+// queue for too.
+func (d *Driver) OneWriter() bool { return true }
+
 // Close releases the prepared statements of the driver, and of the
 // drivers bound to its transactions.
 func (d *Driver) Close() {
