@@ -31,9 +31,8 @@ import (
 // chooses (claimSQL) and then moves each to processing by key
 // (claimOneSQL): statements with no RETURNING and no subquery to hold,
 // which would make SQLite build a temporary table for every claim. The
-// transaction writes first when it has outcomes; a claim without any reads
-// first and is run again if another process wrote in between (see
-// writeTx).
+// transaction holds the write lock from its start (see writeTx), so the
+// jobs read are still pending when they are locked.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	p.Topics = withRoom(p.Topics)
 	claiming := p.Limit > 0 && len(p.Topics) > 0

@@ -44,7 +44,7 @@ var _ driver.Driver = (*Driver)(nil)
 
 // statements are the statements of the hot path, each prepared once.
 type statements struct {
-	insert, claimOne, finishOne statement
+	insert, claimOne, finishOne, lock statement
 	// claims holds the claim statement of each number of topics seen.
 	claims claimStatements
 }
@@ -57,6 +57,7 @@ func New(write, read dbx.Builder) *Driver {
 		insert:    statement{sql: insertSQL},
 		claimOne:  statement{sql: claimOneSQL},
 		finishOne: statement{sql: finishOneSQL},
+		lock:      statement{sql: lockSQL},
 	}}
 	if db, ok := write.(*dbx.DB); ok {
 		d.handle = db.DB()
@@ -85,6 +86,7 @@ func (d *Driver) Close() {
 	d.stmts.insert.close()
 	d.stmts.claimOne.close()
 	d.stmts.finishOne.close()
+	d.stmts.lock.close()
 	d.stmts.claims.close()
 }
 

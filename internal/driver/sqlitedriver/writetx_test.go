@@ -1,62 +1,79 @@
 package sqlitedriver
 
 import (
+	"context"
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/pocketbase/dbx"
+
+	"github.com/pocketbase-jobs/jobs/internal/driver"
 )
 
-// TestWriteTxRunsAStaleTransactionAgain: a transaction that read, then saw
-// another connection write before its own first write, fails with
-// SQLITE_BUSY_SNAPSHOT; writeTx runs it again from the start, and the
-// second run commits.
-func TestWriteTxRunsAStaleTransactionAgain(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "data.db") + "?_pragma=busy_timeout(1000)&_pragma=journal_mode(WAL)"
+// TestClaimWaitsForAnotherProcessesWrite: while another connection (as of
+// another process sharing pb_data) holds SQLite's write lock, a claim waits
+// for it, within the busy timeout, instead of failing: it takes the lock
+// before it reads the jobs to claim. A claim that read first would be
+// refused the lock at once (SQLITE_BUSY).
+func TestClaimWaitsForAnotherProcessesWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
 	write, err := dbx.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer write.Close()
 	write.DB().SetMaxOpenConns(1)
+	d := New(write, write)
+	if err := d.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := d.Insert(t.Context(), []driver.InsertParams{{ID: "a", Topic: "t", Payload: []byte(`{}`), RunAt: now, Now: now}}); err != nil {
+		t.Fatal(err)
+	}
+
 	other, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := other.Exec(`CREATE TABLE t (n INTEGER)`); err != nil {
+	holder, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(t.Context(), `BEGIN IMMEDIATE`); err != nil {
 		t.Fatal(err)
 	}
 
-	d := New(write, write)
-	runs := 0
-	var firstErr error
-	err = d.writeTx(t.Context(), nil, func(_ *sql.DB, tx *sql.Tx) error {
-		runs++
-		var n int
-		if err := tx.QueryRow(`SELECT count(*) FROM t`).Scan(&n); err != nil {
-			return err
-		}
-		if runs == 1 {
-			if _, err := other.Exec(`INSERT INTO t VALUES (1)`); err != nil {
-				t.Fatalf("the other connection's write: %v", err)
-			}
-		}
-		_, err := tx.Exec(`INSERT INTO t VALUES (2)`)
-		if runs == 1 {
-			firstErr = err
-		}
-		return err
-	})
-	if !staleSnapshot(firstErr) {
-		t.Fatalf("the first run's write failed with %v, want SQLITE_BUSY_SNAPSHOT", firstErr)
+	type result struct {
+		rows []driver.JobRow
+		err  error
 	}
-	if err != nil || runs != 2 {
-		t.Fatalf("writeTx = %v after %d runs; want success after 2", err, runs)
+	claimed := make(chan result, 1)
+	go func() {
+		rows, err := d.Claim(context.Background(), driver.ClaimParams{
+			Topics: []driver.ClaimTopic{{Topic: "t", Limit: 1, LockedUntil: now.Add(time.Minute)}}, Limit: 1, Now: now,
+		})
+		claimed <- result{rows, err}
+	}()
+	// What must not happen: the claim ending while the lock is held.
+	select {
+	case r := <-claimed:
+		t.Fatalf("the claim ended while another connection held the write lock: %v, %v", r.rows, r.err)
+	case <-time.After(300 * time.Millisecond):
 	}
-	var n int
-	if err := other.QueryRow(`SELECT count(*) FROM t WHERE n = 2`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("rows the second run wrote: %d, %v; want 1", n, err)
+	if _, err := holder.ExecContext(t.Context(), `COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-claimed:
+		if r.err != nil || len(r.rows) != 1 || r.rows[0].ID != "a" {
+			t.Fatalf("claim after the lock was released = %v, %v; want job a", r.rows, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the claim did not end within the busy timeout after the lock was released")
 	}
 }
