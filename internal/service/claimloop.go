@@ -72,9 +72,10 @@ type ClaimLoopConfig struct {
 // delayed job's run time, and every PollInterval — after a claim that found
 // the database busy, in its turn (see paceAfter). Claims run on goroutines
 // of their own, each writing the outcomes queued meanwhile first, and
-// report back to the loop, which hands each claimed job to a worker. Every poll also returns the jobs whose lock expired to pending
-// (or failed); after a claim that leaves no backlog, the loop looks ahead
-// once for the next delayed job and asks its Waker to wake it then.
+// report back to the loop, which hands each claimed job to a worker. Every
+// poll also returns the jobs whose lock expired to pending (or failed);
+// after a claim that leaves no backlog, the loop looks ahead once for the
+// next delayed job and asks its Waker to wake it then.
 type ClaimLoop struct {
 	cfg ClaimLoopConfig
 	// outage logs an outage of the job database once each way.

@@ -89,10 +89,14 @@ func (d *Driver) claimIn(ctx context.Context, db *sql.DB, tx *sql.Tx, choose *st
 		if err != nil {
 			return nil, err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			// Read and written in one transaction that holds the write
-			// lock: the job is pending still, unless the driver errs.
-			return nil, fmt.Errorf("lock job %s: %d rows changed, %v", row.ID, n, err)
+		// Read and written in one transaction that holds the write lock:
+		// the job is pending still.
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("lock job %s: %w", row.ID, err)
+		}
+		if n != 1 {
+			return nil, fmt.Errorf("lock job %s: %d rows changed, want 1", row.ID, n)
 		}
 		row.Status = driver.StatusProcessing
 		row.Attempts++
