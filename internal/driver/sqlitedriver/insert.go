@@ -54,10 +54,11 @@ func (d *Driver) insertGrouped(ctx context.Context, jobs []driver.InsertParams) 
 	if len(jobs) > 1 {
 		return d.insertTx(ctx, jobs)
 	}
-	if err := d.stmts.insert.prepare(ctx, d.handle); err != nil {
+	insert, err := d.stmts.insert.prepare(ctx, d.handle)
+	if err != nil {
 		return nil, fmt.Errorf("insert job %s: %w", jobs[0].ID, err)
 	}
-	row, err := insertOne(ctx, d.stmts.insert.stmt, d.write, jobs[0])
+	row, err := insertOne(ctx, insert, d.write, jobs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (d *Driver) insertTx(ctx context.Context, jobs []driver.InsertParams) ([]dr
 // the insert statement bound to it.
 func (d *Driver) insertingTx(ctx context.Context, fn func(tx dbx.Builder, insert *sql.Stmt) error) error {
 	if _, own := d.write.(*dbx.DB); own {
-		if err := d.stmts.insert.prepare(ctx, d.handle); err != nil {
+		if _, err := d.stmts.insert.prepare(ctx, d.handle); err != nil {
 			return fmt.Errorf("prepare the insert: %w", err)
 		}
 	}

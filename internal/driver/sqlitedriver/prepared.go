@@ -20,25 +20,24 @@ type statement struct {
 	stmt *sql.Stmt
 }
 
-// prepare prepares the statement on db, once (with no handle, db nil, it
-// does nothing). It takes the write connection for a moment, so it runs
-// before the transaction that uses the statement begins (the handle has
-// one connection).
-func (s *statement) prepare(ctx context.Context, db *sql.DB) error {
+// prepare prepares the statement on db, once, and returns it (with no
+// handle, db nil, it prepares nothing and returns nil). It takes the write
+// connection for a moment, so it runs before the transaction that uses the
+// statement begins (the handle has one connection).
+func (s *statement) prepare(ctx context.Context, db *sql.DB) (*sql.Stmt, error) {
 	if db == nil {
-		return nil
+		return nil, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stmt != nil {
-		return nil
+	if s.stmt == nil {
+		stmt, err := db.PrepareContext(ctx, s.sql)
+		if err != nil {
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		s.stmt = stmt
 	}
-	stmt, err := db.PrepareContext(ctx, s.sql)
-	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
-	s.stmt = stmt
-	return nil
+	return s.stmt, nil
 }
 
 // in returns the statement bound to tx, a transaction of db. A statement

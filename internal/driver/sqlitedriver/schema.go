@@ -92,7 +92,7 @@ func (d *Driver) Migrate(ctx context.Context) error {
 	}
 	// Prepared now, the insert serves the app's transactions too (see
 	// InTransaction): inside one, it could not be prepared for them.
-	if err := d.stmts.insert.prepare(ctx, d.handle); err != nil {
+	if _, err := d.stmts.insert.prepare(ctx, d.handle); err != nil {
 		return fmt.Errorf("prepare the insert: %w", err)
 	}
 	return nil

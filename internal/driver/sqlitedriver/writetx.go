@@ -42,7 +42,7 @@ func (d *Driver) writeTx(ctx context.Context, stmts []*statement, fn func(db *sq
 		return locked(d.handle, tx)
 	}
 	for _, s := range append(stmts, &d.stmts.lock) {
-		if err := s.prepare(ctx, d.handle); err != nil {
+		if _, err := s.prepare(ctx, d.handle); err != nil {
 			return err
 		}
 	}
