@@ -51,3 +51,32 @@ func (c *child) kill() {
 	_ = c.cmd.Process.Kill()
 	_ = c.cmd.Wait()
 }
+
+// stdinLines returns the lines of this process's standard input, read by a
+// goroutine that ends, closing the channel, when stdin ends: when the
+// parent closes it, or when this process exits.
+func stdinLines() <-chan string {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return lines
+}
+
+// waitForEnd returns when lines is closed or ctx ends.
+func waitForEnd(ctx context.Context, lines <-chan string) {
+	for {
+		select {
+		case _, ok := <-lines:
+			if !ok {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -69,6 +69,14 @@ func (e *env) close() error {
 	return errors.Join(e.pg.close(), os.RemoveAll(e.root))
 }
 
+// closeWarning closes e, printing a failure as a warning on stderr: for a
+// deferred close at the end of a measurement.
+func (e *env) closeWarning() {
+	if err := e.close(); err != nil {
+		fmt.Fprintln(os.Stderr, "warning:", err)
+	}
+}
+
 // machine describes the CPU, cores and Go of this machine.
 func machine() string {
 	cpu := "unknown CPU"

@@ -127,11 +127,7 @@ func runHostApp(ctx context.Context, runs int, hp hostParams) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := e.close(); err != nil {
-			fmt.Fprintln(os.Stderr, "warning:", err)
-		}
-	}()
+	defer e.closeWarning()
 	began := time.Now()
 	loadBefore := loadAverage()
 	// outcomes[run][client count][configuration]; configurations alternate

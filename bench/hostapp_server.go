@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -89,14 +88,7 @@ func hostServer(ctx context.Context, dir string, cfg hostConfig, profile string)
 	}
 
 	// Serve until the parent closes stdin, or a signal ends this process.
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(os.Stdin)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	lines := stdinLines()
 	waitForEnd(ctx, lines)
 	if err := stopProfile(); err != nil {
 		return err

@@ -168,11 +168,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := e.close(); err != nil {
-			fmt.Fprintln(os.Stderr, "warning:", err)
-		}
-	}()
+	defer e.closeWarning()
 
 	res := newResults()
 	began := time.Now()

@@ -92,11 +92,7 @@ func runScaleOut(ctx context.Context, runs int, sp scaleParams) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := e.close(); err != nil {
-			fmt.Fprintln(os.Stderr, "warning:", err)
-		}
-	}()
+	defer e.closeWarning()
 	began := time.Now()
 	var outcomes [][]*scaleOutcome // per run, per count
 	for r := 1; r <= runs; r++ {

@@ -80,16 +80,7 @@ func scaleWorker(ctx context.Context, dir, dsn string) error {
 	}
 	fmt.Println(workerReady)
 
-	// The reader of stdin ends with it: when the parent closes it, or when
-	// this process exits.
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(os.Stdin)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	lines := stdinLines()
 	if line, ok := <-lines; !ok || line != workerGo {
 		return fmt.Errorf("expected %q on stdin, got %q", workerGo, line)
 	}
@@ -108,20 +99,6 @@ func scaleWorker(ctx context.Context, dir, dsn string) error {
 		fmt.Fprintf(out, "%s %s %d %d\n", workerRun, r.id, r.start, r.end)
 	}
 	return out.Flush()
-}
-
-// waitForEnd returns when lines is closed or ctx ends.
-func waitForEnd(ctx context.Context, lines <-chan string) {
-	for {
-		select {
-		case _, ok := <-lines:
-			if !ok {
-				return
-			}
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // workerProcess is a scale-out worker as the parent sees it.
