@@ -177,13 +177,14 @@ func (w *workers) attempt(a *attempt) error {
 	if a.reg == nil || a.reg.opts.Timeout <= 0 {
 		return w.execute(a)
 	}
-	timeout := a.reg.opts.Timeout
-	ctx, end := context.WithTimeoutCause(a.job.ctx, timeout, ErrJobTimedOut)
+	ctx, end := context.WithTimeoutCause(a.job.ctx, a.reg.opts.Timeout, ErrJobTimedOut)
 	defer end()
 	a.job.ctx = ctx
-	started := time.Now()
 	err := w.execute(a)
-	if time.Since(started) >= timeout {
+	// The context's own cause, not a clock read beside it: a clock read
+	// after the context was made could fall short of the Timeout that
+	// ended it, and an earlier end (the lock's expiry) is no timeout.
+	if errors.Is(context.Cause(ctx), ErrJobTimedOut) {
 		return w.timeoutError(a, err)
 	}
 	return err
