@@ -182,7 +182,12 @@ func TestEnqueueWakesOnlyForHandledTopics(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if now, at := woken(); now || !at.IsZero() {
+		// On PostgreSQL every enqueue is also announced (NOTIFY) to the
+		// processes that may handle its topic, and this process's listener
+		// hears its own announcements: a wake-up at once may come from
+		// there, whenever the notification arrives. A timed wake-up never
+		// does, and on SQLite neither does one at once.
+		if now, at := woken(); (now && b.name == "sqlite") || !at.IsZero() {
 			t.Fatalf("enqueues of topics without a handler here woke the dispatcher (at once: %v; at: %v)", now, at)
 		}
 
