@@ -122,7 +122,7 @@ type claimResult struct {
 // run is the loop: it waits for a reason to claim, and claims as the claim
 // state decides.
 func (l *ClaimLoop) run(quit, abort context.Context) {
-	state := newClaimState(l.cfg.Workers, l.cfg.BatchSize, l.cfg.ClaimsInFlight)
+	state := newClaimState(l.cfg.Workers, l.cfg.BatchSize, l.cfg.ClaimsInFlight, l.cfg.Driver.OneWriter())
 	claimed := make(chan claimResult, l.cfg.ClaimsInFlight)
 	defer func() {
 		for range state.inFlight {
@@ -175,7 +175,6 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 			if l.cfg.Driver.OneWriter() {
 				took = (3*took + res.took) / 4
 			}
-			state.tookLong(took > gatherWait)
 			if wait := paceAfter(took); !state.backlog && wait > 0 {
 				state.paced()
 				pace.Reset(wait)

@@ -7,17 +7,20 @@ package service
 //
 // Every claim reserves the workers it may fill, so jobs never outnumber free
 // workers. While a backlog waits (the last claim came back full), a claim
-// waits until at least minClaim workers are free — every worker a claim can
-// fill when the last claim found the database busy, for then a writer turn
-// costs more than the wait — or gatherWait passed, so a busy queue claims in
-// batches instead of one job per freed worker.
+// waits until at least minClaim workers are free — on a database with one
+// writer, every worker a claim can fill — or the gather timer rang, so a
+// busy queue claims in batches instead of one job per freed worker. With
+// one writer, claims take turns at it, and a claim's turn costs much the
+// same for one job as for a full batch (its transaction, its commit):
+// there a claim of half a batch would cost as much as a full one while
+// running beside nothing.
 type claimState struct {
 	// batchSize is the most jobs one claim takes.
 	batchSize int
 	// minClaim is the fewest free workers a claim waits for while a
-	// backlog waits; fullClaim, the most a claim can fill, is what it waits
-	// for when the database was busy.
-	minClaim, fullClaim int
+	// backlog waits: half a batch, or on a database with one writer every
+	// worker a claim can fill.
+	minClaim int
 	// maxInFlight is how many claims may be on their way at once.
 	maxInFlight int
 
@@ -33,18 +36,23 @@ type claimState struct {
 	backlog bool
 	// gathering is set while the gather timer runs; gathered once it rang.
 	gathering, gathered bool
-	// busy is set when the last claim found the database busy (it took
-	// longer than gatherWait); pacing, while the loop waits after such a
-	// claim (see paceAfter): claims wait, unless a backlog does.
-	busy, pacing bool
+	// pacing is set while the loop waits in its turn after a claim that
+	// found the database busy (see paceAfter): claims wait, unless a
+	// backlog does.
+	pacing bool
 }
 
-// newClaimState returns the state of a loop with workers free workers.
-func newClaimState(workers, batchSize, maxInFlight int) claimState {
+// newClaimState returns the state of a loop with workers free workers, on a
+// database with one writer or not (see driver.Driver.OneWriter).
+func newClaimState(workers, batchSize, maxInFlight int, oneWriter bool) claimState {
+	fullClaim := min(batchSize, workers)
+	minClaim := max(1, fullClaim/2)
+	if oneWriter {
+		minClaim = fullClaim
+	}
 	return claimState{
 		batchSize:   batchSize,
-		minClaim:    max(1, min(batchSize, workers)/2),
-		fullClaim:   min(batchSize, workers),
+		minClaim:    minClaim,
 		maxInFlight: maxInFlight,
 		free:        workers,
 	}
@@ -57,11 +65,7 @@ func (s claimState) next() (limit int, gather bool) {
 	if !s.wanted || s.free == 0 || s.inFlight == s.maxInFlight || (s.pacing && !s.backlog) {
 		return 0, false
 	}
-	need := s.minClaim
-	if s.busy {
-		need = s.fullClaim
-	}
-	if s.backlog && s.free < need && !s.gathered {
+	if s.backlog && s.free < s.minClaim && !s.gathered {
 		return 0, !s.gathering
 	}
 	return min(s.free, s.batchSize), false
@@ -96,11 +100,6 @@ func (s *claimState) returned(limit, got int, failed bool) {
 // freed records n workers that finished their jobs.
 func (s *claimState) freed(n int) {
 	s.free += n
-}
-
-// tookLong records whether the last claim found the database busy.
-func (s *claimState) tookLong(busy bool) {
-	s.busy = busy
 }
 
 // paced records that the loop waits in its turn after a slow claim.

@@ -6,7 +6,7 @@ import "testing"
 // claims of at most four jobs, two claims on their way at most (so a claim
 // waits for two free workers while a backlog waits).
 func TestClaimStateNext(t *testing.T) {
-	idle := newClaimState(10, 4, 2)
+	idle := newClaimState(10, 4, 2, false)
 	if idle.minClaim != 2 {
 		t.Fatalf("minClaim %d, want half the batch, 2", idle.minClaim)
 	}
@@ -38,10 +38,6 @@ func TestClaimStateNext(t *testing.T) {
 			with(func(s *claimState) { s.wanted, s.backlog, s.free, s.gathered = true, true, 1, true }), 1, false},
 		{"no backlog, one worker free: claim it", with(func(s *claimState) { s.wanted, s.free = true, 1 }), 1, false},
 		{"asked, waiting in its turn after a slow claim", with(func(s *claimState) { s.wanted, s.pacing = true, true }), 0, false},
-		{"a backlog, half the batch free, the database busy: start gathering for a full batch",
-			with(func(s *claimState) { s.wanted, s.backlog, s.free, s.busy = true, true, 2, true }), 0, true},
-		{"a backlog, a full batch free, the database busy: claim it",
-			with(func(s *claimState) { s.wanted, s.backlog, s.free, s.busy = true, true, 4, true }), 4, false},
 		{"a backlog, waiting in its turn after a slow claim: the backlog goes first",
 			with(func(s *claimState) { s.wanted, s.backlog, s.pacing = true, true, true }), 4, false},
 	} {
@@ -86,7 +82,7 @@ func runClaimSteps(t *testing.T, s claimState, steps []claimStep) {
 // for half a batch of them or for the gather timer, which runs on until it
 // rings.
 func TestClaimStateBusyQueueClaimsInBatches(t *testing.T) {
-	runClaimSteps(t, newClaimState(4, 4, 1), []claimStep{
+	runClaimSteps(t, newClaimState(4, 4, 1, false), []claimStep{
 		{"a wake-up", (*claimState).want, 4, false},
 		{"a second wake-up while the claim is on its way", (*claimState).want, 0, false},
 		{"the claim came back full", func(s *claimState) { s.returned(4, 4, false) }, 0, false},
@@ -102,12 +98,35 @@ func TestClaimStateBusyQueueClaimsInBatches(t *testing.T) {
 	})
 }
 
+// TestClaimStateOneWriterWaitsForAFullBatch: on a database with one writer
+// (SQLite), while a backlog waits a claim waits for every worker it can
+// fill — not half a batch — or for the gather timer; a wake-up with no
+// backlog still claims at once whatever is free.
+func TestClaimStateOneWriterWaitsForAFullBatch(t *testing.T) {
+	oneWriter := newClaimState(10, 4, 2, true)
+	if oneWriter.minClaim != 4 {
+		t.Fatalf("minClaim %d, want a full batch, 4", oneWriter.minClaim)
+	}
+	runClaimSteps(t, oneWriter, []claimStep{
+		{"a wake-up", (*claimState).want, 4, false},
+		{"the claim came back full", func(s *claimState) { s.returned(4, 4, false) }, 4, false},
+		{"the second came back full, two workers free: gather, not claim two",
+			func(s *claimState) { s.returned(4, 4, false) }, 0, true},
+		{"one more freed while gathering", func(s *claimState) { s.freed(1) }, 0, false},
+		{"a fourth freed: a full batch", func(s *claimState) { s.freed(1) }, 4, false},
+		{"that claim came back short: the backlog's wish still stands, once",
+			func(s *claimState) { s.returned(4, 1, false) }, 3, false},
+		{"that claim came back short too", func(s *claimState) { s.returned(3, 1, false) }, 0, false},
+		{"a wake-up with no backlog: the two free workers at once", (*claimState).want, 2, false},
+	})
+}
+
 // TestClaimStateSecondClaimOverlapsTheFirst: with two claims allowed on
 // their way (PostgreSQL), a backlog keeps two claims going, each sized to
 // the workers free when it starts. A failed claim frees its workers and ends
 // the backlog; the claim the backlog asked for still goes, once.
 func TestClaimStateSecondClaimOverlapsTheFirst(t *testing.T) {
-	runClaimSteps(t, newClaimState(10, 4, 2), []claimStep{
+	runClaimSteps(t, newClaimState(10, 4, 2, false), []claimStep{
 		{"a wake-up", (*claimState).want, 4, false},
 		{"the first claim came back full", func(s *claimState) { s.returned(4, 4, false) }, 4, false},
 		{"the second claim is on its way: a third may go", func(*claimState) {}, 2, false},

@@ -46,7 +46,7 @@ func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobR
 		stmts = append(stmts, choose, &d.stmts.claimOne)
 	}
 	var rows []driver.JobRow
-	err := d.writeTx(ctx, stmts, func(db *sql.DB, tx *sql.Tx) error {
+	err := d.writeTx(ctx, stmts, func(ctx context.Context, db *sql.DB, tx *sql.Tx) error {
 		if _, err := d.finishIn(ctx, db, tx, p.Outcomes, p.Now); err != nil {
 			return err
 		}

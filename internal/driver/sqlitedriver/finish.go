@@ -32,7 +32,7 @@ func (d *Driver) Finish(ctx context.Context, p driver.FinishParams) (int, error)
 		return 0, nil
 	}
 	var n int
-	err := d.writeTx(ctx, []*statement{&d.stmts.finishOne}, func(db *sql.DB, tx *sql.Tx) error {
+	err := d.writeTx(ctx, []*statement{&d.stmts.finishOne}, func(ctx context.Context, db *sql.DB, tx *sql.Tx) error {
 		var err error
 		n, err = d.finishIn(ctx, db, tx, p.Outcomes, p.Now)
 		return err

@@ -23,7 +23,13 @@ const lockSQL = `UPDATE _jobs SET status = status WHERE 0`
 // transaction holds its one connection). Either way the transaction takes
 // the write lock before fn runs (lockSQL), as BEGIN IMMEDIATE would, so fn
 // may read before it writes.
-func (d *Driver) writeTx(ctx context.Context, stmts []*statement, fn func(db *sql.DB, tx *sql.Tx) error) error {
+//
+// fn gets a context that is never cancelled: once the transaction holds the
+// write lock its statements wait for nothing, and each takes microseconds,
+// while the SQLite driver watches every statement run under a cancellable
+// context with a goroutine of its own. ctx still ends the wait for the lock
+// and, through database/sql, the transaction itself.
+func (d *Driver) writeTx(ctx context.Context, stmts []*statement, fn func(ctx context.Context, db *sql.DB, tx *sql.Tx) error) error {
 	locked := func(db *sql.DB, tx *sql.Tx) error {
 		lock, err := d.stmts.lock.in(ctx, db, tx)
 		if err != nil {
@@ -32,7 +38,7 @@ func (d *Driver) writeTx(ctx context.Context, stmts []*statement, fn func(db *sq
 		if _, err := lock.ExecContext(ctx); err != nil {
 			return fmt.Errorf("take the write lock: %w", err)
 		}
-		return fn(db, tx)
+		return fn(context.WithoutCancel(ctx), db, tx)
 	}
 	if _, ok := d.write.(*dbx.DB); !ok {
 		tx, err := callerTx(d.write)
