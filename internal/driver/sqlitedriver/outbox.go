@@ -2,6 +2,7 @@ package sqlitedriver
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -117,19 +118,15 @@ func (o *Outbox) Add(ctx context.Context, jobs []driver.InsertParams) error {
 	return nil
 }
 
-// outboxBindings are the parameters of outboxAddSQL for j: {:now} is when
-// it was enqueued.
+// outboxBindings are the parameters of outboxAddSQL for j: those of
+// insertSQL (see insertArgs), whose names the outbox's columns share.
 func outboxBindings(j driver.InsertParams) dbx.Params {
-	return dbx.Params{
-		"id":          j.ID,
-		"topic":       j.Topic,
-		"payload":     string(j.Payload),
-		"run_at":      micros(j.RunAt),
-		"max_retries": j.MaxRetries,
-		"priority":    j.Priority,
-		"unique_key":  j.UniqueKey,
-		"now":         micros(j.Now),
+	params := dbx.Params{}
+	for _, arg := range insertArgs(j) {
+		named := arg.(sql.NamedArg)
+		params[named.Name] = named.Value
 	}
+	return params
 }
 
 // outboxPeekSQL reads the oldest outbox jobs.

@@ -6,8 +6,9 @@
 // so the two read side by side: schema.go (migrations, Migrate), insert.go
 // (insertSQL, and the job that kept one out: keyHolderSQL), claim.go
 // (claimSQL and claimOneSQL, and nextRunAtSQL for the look-ahead),
-// finish.go (finishOneSQL, recoverSQL), manage.go (the store's getSQL, listCountSQL and listPageSQL,
-// statsSQL, deleteSQL, requeueSQL), cancel.go (cancelSQL, lostSQL),
+// finish.go (finishOneSQL, recoverSQL), manage.go (the store's getSQL,
+// listCountSQL and listPageSQL, statsSQL, deleteSQL, requeueSQL), cancel.go
+// (cancelSQL, lostSQL),
 // pause.go (pauseSQL, resumeSQL), schedule.go (tickSQL, lastTicksSQL),
 // janitor.go (deleteCompletedSQL, waitingTopicsSQL) and rows.go
 // (jobColumns, scanning, times). Only SQLite has prepared.go (statements
