@@ -156,7 +156,7 @@ func testListIsOneSnapshot(t *testing.T, s *suite) {
 	}
 }
 
-// testStats: Stats counts the jobs of each status.
+// testStats: Stats counts the jobs of each status, of every priority.
 func testStats(t *testing.T, s *suite) {
 	d := s.open(t)
 	if st, err := d.Stats(t.Context()); err != nil || st != (driver.Stats{}) {
@@ -164,11 +164,17 @@ func testStats(t *testing.T, s *suite) {
 	}
 	listFixture(t, d)
 	cancel(t, d, "c", far)
+	for id, priority := range map[string]int{"high": 3, "low": -2, "high-done": 1} {
+		p := job(id, t0)
+		p.Priority = priority
+		insert(t, d, p)
+	}
+	moveTo(t, d, "high-done", driver.StatusFailed)
 	st, err := d.Stats(t.Context())
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
 	}
-	if want := (driver.Stats{Pending: 2, Processing: 1, Completed: 1, Failed: 1, Cancelled: 1}); st != want {
+	if want := (driver.Stats{Pending: 4, Processing: 1, Completed: 1, Failed: 2, Cancelled: 1}); st != want {
 		t.Fatalf("Stats = %+v, want %+v", st, want)
 	}
 }

@@ -21,7 +21,7 @@ type OldSchema struct {
 // Upgrade checks that jobs stored by an older schema version read back,
 // once d migrated the schema to the newest, with priority 0 and no unique
 // key, and that they are claimed and looked ahead to among jobs stored
-// since, with priorities and unique keys. d is a driver over a fresh
+// since, with priorities and unique keys, and counted. d is a driver over a fresh
 // database, which old creates.
 func Upgrade(t *testing.T, d driver.Driver, old OldSchema) {
 	t.Helper()
@@ -51,4 +51,5 @@ func Upgrade(t *testing.T, d driver.Driver, old OldSchema) {
 	wantDuplicate(t, d, "insert of a held key after the upgrade", rows[1], "new")
 	wantIDs(t, "claim after the upgrade", idsOf(claim(t, d, claimOf(t0, t0.Add(lock), 10, "t"))), []string{"new", "old"})
 	wantTime(t, "NextRunAt after the upgrade", nextRunAt(t, d, "t"), later)
+	wantStats(t, d, driver.Stats{Pending: 1, Processing: 2})
 }

@@ -52,6 +52,11 @@ func ExplainWaitingTopics(ctx context.Context, d *Driver, p driver.WaitingParams
 	return explain(ctx, d, waitingTopicsSQL, dbx.Params{"since": micros(p.RunnableSince)})
 }
 
+// ExplainStats returns SQLite's plan of the Stats statement.
+func ExplainStats(ctx context.Context, d *Driver) (string, error) {
+	return explain(ctx, d, statsSQL, nil)
+}
+
 // planStep is one row of EXPLAIN QUERY PLAN.
 type planStep struct {
 	ID     int    `db:"id"`

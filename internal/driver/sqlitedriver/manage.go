@@ -92,8 +92,22 @@ const statusCounts = `COUNT(*) FILTER (WHERE status = 'pending'),
 		COUNT(*) FILTER (WHERE status = 'failed'),
 		COUNT(*) FILTER (WHERE status = 'cancelled')`
 
-// statsSQL counts jobs per status.
-const statsSQL = `SELECT ` + statusCounts + ` FROM _jobs`
+// statsSQL counts jobs per status, in the order of statsTargets, each in
+// an index of the jobs of that status (see schema version 6): it reads no
+// row of the table, and no index entry of a job of another status but for
+// failed and cancelled jobs, which share theirs.
+const statsSQL = `SELECT
+		(SELECT COUNT(*) FROM _jobs INDEXED BY _jobs_pending_default_idx WHERE status = 'pending' AND priority = 0)
+		+ (SELECT COUNT(*) FROM _jobs INDEXED BY _jobs_pending_priority_idx WHERE status = 'pending' AND priority <> 0),
+		(SELECT COUNT(*) FROM _jobs INDEXED BY _jobs_locked_idx WHERE status = 'processing'),
+		(SELECT COUNT(*) FROM _jobs INDEXED BY _jobs_completed_idx WHERE status = 'completed'),
+		ended.failed,
+		ended.cancelled
+	FROM (
+		SELECT COUNT(*) FILTER (WHERE status = 'failed') AS failed,
+			COUNT(*) FILTER (WHERE status = 'cancelled') AS cancelled
+		FROM _jobs INDEXED BY _jobs_failed_cancelled_idx WHERE status IN ('failed', 'cancelled')
+	) AS ended`
 
 // Stats counts jobs per status.
 func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {

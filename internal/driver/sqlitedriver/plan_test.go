@@ -172,10 +172,43 @@ func TestLookAheadsSeekThePendingIndexes(t *testing.T) {
 	}
 	for name, plan := range map[string]string{"NextRunAt": nextRunAt, "WaitingTopics": waitingTopics} {
 		for _, line := range strings.Split(plan, "\n") {
-			if strings.Contains(line, " _jobs ") && !pendingSeek.MatchString(line) {
+			if strings.Contains(line+" ", " _jobs ") && !pendingSeek.MatchString(line) {
 				t.Errorf("%s reads the jobs otherwise than by seeking the pending indexes (%q):\n%s",
 					name, strings.TrimSpace(line), plan)
 			}
+		}
+	}
+}
+
+// TestStatsReadsOnlyIndexesOfEachStatus: with jobs of every status and
+// priority stored, Stats counts them without reading the table: every step
+// of its plan reads a covering index.
+func TestStatsReadsOnlyIndexesOfEachStatus(t *testing.T) {
+	write, read := openDB(t)
+	d := sqlitedriver.New(write, read)
+	if err := d.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	now := time.Now()
+	jobs := handledJobs(now)
+	for i := range jobs {
+		jobs[i].Priority = i%3 - 1
+	}
+	if _, err := d.Insert(t.Context(), jobs); err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	_, err := write.NewQuery(`UPDATE _jobs SET status = CASE (rowid / 2) % 4 WHEN 0 THEN 'processing' WHEN 1 THEN 'completed'
+		WHEN 2 THEN 'failed' ELSE 'cancelled' END WHERE rowid % 2 = 0`).Execute()
+	if err != nil {
+		t.Fatalf("move jobs to every status: %v", err)
+	}
+	plan, err := sqlitedriver.ExplainStats(t.Context(), d)
+	if err != nil {
+		t.Fatalf("explain Stats: %v", err)
+	}
+	for _, line := range strings.Split(plan, "\n") {
+		if strings.Contains(line+" ", " _jobs ") && !strings.Contains(line, " USING COVERING INDEX ") {
+			t.Errorf("Stats reads the table (%q):\n%s", strings.TrimSpace(line), plan)
 		}
 	}
 }
