@@ -157,6 +157,7 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 				break
 			}
 			state.claimed(limit)
+			gather.Stop() // it gathered for this claim (see claimState.claimed)
 			go func() { claimed <- l.claim(quit, abort, limit) }()
 		}
 		if at := l.cfg.Waker.Next(); !at.Equal(timerAt) {

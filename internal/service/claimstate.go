@@ -78,11 +78,13 @@ func (s *claimState) want() {
 
 // claimed records a claim of limit jobs put on its way. It answers every
 // wish for a claim so far; while a backlog waits, more claims follow as
-// workers free up.
+// workers free up. It ends the gathering, whose timer the loop stops: the
+// next claim gathers anew, so a timer started for this claim cannot ring
+// for the next one and cut its wait short.
 func (s *claimState) claimed(limit int) {
 	s.free -= limit
 	s.inFlight++
-	s.wanted, s.gathered = s.backlog, false
+	s.wanted, s.gathering, s.gathered = s.backlog, false, false
 }
 
 // returned records a claim of limit jobs that came back with got jobs, or

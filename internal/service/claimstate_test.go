@@ -79,8 +79,9 @@ func runClaimSteps(t *testing.T, s claimState, steps []claimStep) {
 
 // TestClaimStateBusyQueueClaimsInBatches: a wake-up claims a full batch;
 // while claims come back full, claims follow as workers free up, but wait
-// for half a batch of them or for the gather timer, which runs on until it
-// rings.
+// for half a batch of them or for the gather timer. A claim ends the
+// gathering before it: the next one gathers anew, with a timer of its own,
+// so a timer started for one claim never cuts short the next.
 func TestClaimStateBusyQueueClaimsInBatches(t *testing.T) {
 	runClaimSteps(t, newClaimState(4, 4, 1, false), []claimStep{
 		{"a wake-up", (*claimState).want, 4, false},
@@ -89,7 +90,7 @@ func TestClaimStateBusyQueueClaimsInBatches(t *testing.T) {
 		{"one worker freed", func(s *claimState) { s.freed(1) }, 0, true},
 		{"another freed while gathering", func(s *claimState) { s.freed(1) }, 2, false},
 		{"that claim came back full", func(s *claimState) { s.returned(2, 2, false) }, 0, false},
-		{"one worker freed, the gather timer still runs", func(s *claimState) { s.freed(1) }, 0, false},
+		{"one worker freed: gather anew", func(s *claimState) { s.freed(1) }, 0, true},
 		{"the gather timer rang", (*claimState).gatherRang, 1, false},
 		{"that claim came back empty: the backlog's wish still stands, once",
 			func(s *claimState) { s.returned(1, 0, false) }, 1, false},
