@@ -70,9 +70,9 @@ type ClaimLoopConfig struct {
 // ClaimLoop claims jobs whenever there may be runnable ones and free
 // workers: on a wake-up, when workers free up after a full claim, at a
 // delayed job's run time, and every PollInterval — after a claim that found
-// the database busy, in its turn (see paceAfter). Claims run on goroutines
-// of their own, each writing the outcomes queued meanwhile first, and
-// report back to the loop, which hands each claimed job to a worker. Every
+// the database busy, in its turn (see paceAfter). Claims run on claimer
+// goroutines beside the loop (see startClaimers), each writing the outcomes
+// queued meanwhile first, and report back to the loop, which hands each claimed job to a worker. Every
 // poll also returns the jobs whose lock expired to pending (or failed);
 // after a claim that leaves no backlog, the loop looks ahead once for the
 // next delayed job and asks its Waker to wake it then.
@@ -123,11 +123,12 @@ type claimResult struct {
 // state decides.
 func (l *ClaimLoop) run(quit, abort context.Context) {
 	state := newClaimState(l.cfg.Workers, l.cfg.BatchSize, l.cfg.ClaimsInFlight, l.cfg.Driver.OneWriter())
-	claimed := make(chan claimResult, l.cfg.ClaimsInFlight)
+	claims, claimed := l.startClaimers(quit, abort)
 	defer func() {
 		for range state.inFlight {
 			l.handOut(<-claimed)
 		}
+		close(claims)
 	}()
 
 	poll := time.NewTicker(l.cfg.PollInterval)
@@ -158,7 +159,7 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 			}
 			state.claimed(limit)
 			gather.Stop() // it gathered for this claim (see claimState.claimed)
-			go func() { claimed <- l.claim(quit, abort, limit) }()
+			claims <- limit
 		}
 		if at := l.cfg.Waker.Next(); !at.Equal(timerAt) {
 			timerAt = at
@@ -205,6 +206,26 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 			state.freed(1 + drain(l.cfg.Freed))
 		}
 	}
+}
+
+// startClaimers starts a goroutine for each claim that may be on its way
+// at once, which claims as many jobs as each limit it takes from claims
+// asks for and sends back what it claimed on claimed, until claims is
+// closed. Claims run on goroutines that live as long as the loop, rather
+// than one each, because a claim grows its goroutine's stack deep into
+// SQLite: a fresh goroutine would grow it again, by copying, every claim.
+// Neither channel blocks a sender that keeps to ClaimsInFlight.
+func (l *ClaimLoop) startClaimers(quit, abort context.Context) (claims chan<- int, claimed <-chan claimResult) {
+	limits := make(chan int, l.cfg.ClaimsInFlight)
+	results := make(chan claimResult, l.cfg.ClaimsInFlight)
+	for range l.cfg.ClaimsInFlight {
+		go func() {
+			for limit := range limits {
+				results <- l.claim(quit, abort, limit)
+			}
+		}()
+	}
+	return limits, results
 }
 
 // claim locks up to limit jobs of the topics that have a handler and room,
