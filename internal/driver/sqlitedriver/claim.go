@@ -70,7 +70,11 @@ func (d *Driver) claimIn(ctx context.Context, db *sql.DB, tx *sql.Tx, choose *st
 	if err != nil {
 		return nil, err
 	}
-	chosen, err := scanRows(read.QueryContext(ctx, claimArgs(p)...))
+	rows, err := read.QueryContext(ctx, claimArgs(p)...)
+	if err != nil {
+		return nil, err
+	}
+	chosen, rowids, err := scanChosen(rows, p.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -84,8 +88,8 @@ func (d *Driver) claimIn(ctx context.Context, db *sql.DB, tx *sql.Tx, choose *st
 	}
 	now := micros(p.Now)
 	claimed := chosen[:0]
-	for _, row := range chosen {
-		res, err := update.ExecContext(ctx, sql.Named("id", row.ID), sql.Named("locked_until", locks[row.Topic]), sql.Named("now", now))
+	for i, row := range chosen {
+		res, err := update.ExecContext(ctx, sql.Named("rowid", rowids[i]), sql.Named("locked_until", locks[row.Topic]), sql.Named("now", now))
 		if err != nil {
 			return nil, err
 		}
@@ -109,6 +113,24 @@ func (d *Driver) claimIn(ctx context.Context, db *sql.DB, tx *sql.Tx, choose *st
 	return claimed, nil
 }
 
+// scanChosen scans the rows of claimSQL, and closes them:
+// the jobs a claim of up to limit jobs chose and their rowids, by which the
+// claim locks them (one seek into the table, where an id would take a seek
+// into the id's index first).
+func scanChosen(rows *sql.Rows, limit int) ([]driver.JobRow, []int64, error) {
+	defer rows.Close()
+	chosen, rowids := make([]driver.JobRow, 0, limit), make([]int64, 0, limit)
+	for rows.Next() {
+		var rowid int64
+		row, err := scanJob(rows, &rowid)
+		if err != nil {
+			return nil, nil, err
+		}
+		chosen, rowids = append(chosen, row), append(rowids, rowid)
+	}
+	return chosen, rowids, rows.Err()
+}
+
 // withRoom returns the topics whose limit leaves room for a job: a claim
 // takes nothing of the others.
 func withRoom(topics []driver.ClaimTopic) []driver.ClaimTopic {
@@ -124,8 +146,8 @@ func claimOrder(a, b driver.JobRow) int {
 // claimSQL reads the first runnable jobs, in claim order, of `topics`
 // topics, the topic numbered i bound as :topic<i> with its limit :limit<i>
 // (at most the claim's :limit): the SQL depends on the number of topics
-// only, and is prepared once for each. The chosen ids are joined to the
-// table by key, in the order chosen.
+// only, and is prepared once for each. The chosen jobs are joined to the
+// table by rowid, in the order chosen, and their rowids read first.
 //
 // Each topic's jobs are a compound of range scans merged in claim order
 // (see topicDue), which stops at the topic's limit. With one topic, as most
@@ -144,45 +166,46 @@ func claimOrder(a, b driver.JobRow) int {
 // anew (a fifth of the claim's time); an expression is evaluated when the
 // statement runs.
 func claimSQL(topics int) string {
-	return `SELECT ` + jobColumns + ` FROM (` + firstDue(topics) + `) AS due CROSS JOIN _jobs USING (id)`
+	return `SELECT _jobs.rowid, ` + jobColumns + ` FROM (` + firstDue(topics) + `) AS due
+	CROSS JOIN _jobs ON _jobs.rowid = due.job_rowid`
 }
 
-// claimOneSQL moves one chosen job to processing, locked until
-// :locked_until, counting its attempt and bumping its lock_version.
+// claimOneSQL moves one chosen job, by its rowid, to processing, locked
+// until :locked_until, counting its attempt and bumping its lock_version.
 const claimOneSQL = `UPDATE _jobs
 	SET status = 'processing', attempts = attempts + 1, lock_version = lock_version + 1,
 		locked_until = :locked_until, updated = :now
-	WHERE id = :id AND status = 'pending'`
+	WHERE rowid = :rowid AND status = 'pending'`
 
 // maxTerms is the most SELECTs one compound SELECT joins: SQLite refuses a
 // compound of more terms (SQLITE_LIMIT_COMPOUND_SELECT). Beyond maxTerms
 // topics, their SELECTs are joined in groups, and the groups in turn.
 const maxTerms = 500
 
-// firstDue selects the ids of the :limit first due pending jobs, in claim
-// order, of `topics` topics, at most each topic's limit of each.
+// firstDue selects the rowids (job_rowid) of the :limit first due pending
+// jobs, in claim order, of `topics` topics, at most each topic's limit of each.
 func firstDue(topics int) string {
 	if topics == 1 {
-		return `SELECT id FROM (` + topicDue("0") + `)`
+		return `SELECT job_rowid FROM (` + topicDue("0") + `)`
 	}
 	terms := make([]string, topics)
 	for i := range terms {
-		terms[i] = `SELECT id, priority, run_at FROM (` + topicDue(strconv.Itoa(i)) + `)`
+		terms[i] = `SELECT job_rowid, id, priority, run_at FROM (` + topicDue(strconv.Itoa(i)) + `)`
 	}
 	for len(terms) > maxTerms {
 		var groups []string
 		for group := range slices.Chunk(terms, maxTerms) {
-			groups = append(groups, `SELECT id, priority, run_at FROM (`+unionAll(group)+`)`)
+			groups = append(groups, `SELECT job_rowid, id, priority, run_at FROM (`+unionAll(group)+`)`)
 		}
 		terms = groups
 	}
-	return `SELECT id FROM (` + unionAll(terms) + `)
+	return `SELECT job_rowid FROM (` + unionAll(terms) + `)
 	ORDER BY priority DESC, run_at, id LIMIT :limit + 0`
 }
 
-// topicDue selects the id, priority and run_at of the :limit<n> first due
-// pending jobs of the topic numbered n, in claim order: three range scans,
-// each in the order of its index, merged. SQLite runs each scan as a
+// topicDue selects the rowid (job_rowid), id, priority and run_at of the
+// :limit<n> first due pending jobs of the topic numbered n, in claim order:
+// three range scans, each in the order of its index, merged. SQLite runs each scan as a
 // co-routine and the merge pulls from them only the rows it keeps, so the
 // topic costs about :limit<n> index entries, without sorting.
 //
@@ -199,7 +222,7 @@ func firstDue(topics int) string {
 // of the statement, evaluated before the scan.
 func topicDue(n string) string {
 	scan := func(index, priority string) string {
-		return `SELECT id, priority, run_at FROM _jobs INDEXED BY ` + index + `
+		return `SELECT rowid AS job_rowid, id, priority, run_at FROM _jobs INDEXED BY ` + index + `
 		WHERE status = 'pending' AND ` + priority + ` AND topic = :topic` + n + ` AND run_at <= :now
 			AND NOT EXISTS (SELECT 1 FROM _jobs_paused_topics WHERE topic = :topic` + n + `)`
 	}

@@ -17,13 +17,13 @@ import (
 // topic: of its due jobs of higher priorities than 0, of priority 0 (a
 // range that ends at the claim's now), and of lower priorities; and the
 // other steps of a claim: the pause checks, the look-ups of the claimed
-// jobs by key, and the sort of the rows of several topics.
+// jobs by rowid, and the sort of the rows of several topics.
 const (
 	higherDue    = "SEARCH _jobs USING COVERING INDEX _jobs_pending_priority_idx (topic=? AND priority>?)"
 	plainDue     = "SEARCH _jobs USING COVERING INDEX _jobs_pending_default_idx (topic=? AND run_at<?)"
 	lowerDue     = "SEARCH _jobs USING COVERING INDEX _jobs_pending_priority_idx (topic=? AND priority<?)"
 	pausedLookup = "SEARCH _jobs_paused_topics USING COVERING INDEX sqlite_autoindex__jobs_paused_topics_1 (topic=?)"
-	keyLookup    = "SEARCH _jobs USING INDEX sqlite_autoindex__jobs_1 (id=?)"
+	keyLookup    = "SEARCH _jobs USING INTEGER PRIMARY KEY (rowid=?)"
 	topicsSort   = "USE TEMP B-TREE FOR ORDER BY"
 )
 

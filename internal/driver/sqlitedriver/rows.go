@@ -31,22 +31,32 @@ func scanRows(rows *sql.Rows, err error) ([]driver.JobRow, error) {
 	defer rows.Close()
 	var out []driver.JobRow
 	for rows.Next() {
-		var (
-			r                                    driver.JobRow
-			payload                              string
-			runAt, lockedUntil, created, updated int64
-		)
-		err := rows.Scan(&r.ID, &r.Topic, &payload, &r.Status, &runAt, &r.Attempts, &r.MaxRetries,
-			&r.LastError, &lockedUntil, &r.LockVersion, &r.Priority, &r.UniqueKey, &created, &updated)
+		r, err := scanJob(rows)
 		if err != nil {
 			return nil, err
 		}
-		r.Payload = []byte(payload)
-		r.RunAt, r.LockedUntil = fromMicros(runAt), fromLockMicros(lockedUntil)
-		r.Created, r.Updated = fromMicros(created), fromMicros(updated)
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// scanJob scans the current row of rows: the columns of the targets
+// before, then jobColumns.
+func scanJob(rows *sql.Rows, before ...any) (driver.JobRow, error) {
+	var (
+		r                                    driver.JobRow
+		payload                              string
+		runAt, lockedUntil, created, updated int64
+	)
+	targets := append(before, &r.ID, &r.Topic, &payload, &r.Status, &runAt, &r.Attempts, &r.MaxRetries,
+		&r.LastError, &lockedUntil, &r.LockVersion, &r.Priority, &r.UniqueKey, &created, &updated)
+	if err := rows.Scan(targets...); err != nil {
+		return driver.JobRow{}, err
+	}
+	r.Payload = []byte(payload)
+	r.RunAt, r.LockedUntil = fromMicros(runAt), fromLockMicros(lockedUntil)
+	r.Created, r.Updated = fromMicros(created), fromMicros(updated)
+	return r, nil
 }
 
 // statsTargets are the fields of s, in the order of statusCounts.
