@@ -71,11 +71,12 @@ type ClaimLoopConfig struct {
 // workers: on a wake-up, when workers free up after a full claim, at a
 // delayed job's run time, and every PollInterval — after a claim that found
 // the database busy, in its turn (see paceAfter). Claims run on claimer
-// goroutines beside the loop (see startClaimers), each writing the outcomes
-// queued meanwhile first, and report back to the loop, which hands each claimed job to a worker. Every
-// poll also returns the jobs whose lock expired to pending (or failed);
-// after a claim that leaves no backlog, the loop looks ahead once for the
-// next delayed job and asks its Waker to wake it then.
+// goroutines beside the loop (see startClaimers), each writing the
+// outcomes queued meanwhile first, and report back to the loop, which
+// hands each claimed job to a worker. Every poll also returns the jobs
+// whose lock expired to pending (or failed); after a claim that leaves no
+// backlog, the loop looks ahead once for the next delayed job and asks its
+// Waker to wake it then.
 type ClaimLoop struct {
 	cfg ClaimLoopConfig
 	// outage logs an outage of the job database once each way.
