@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/pocketbase-jobs/jobs/internal/clock"
@@ -124,12 +125,12 @@ type claimResult struct {
 // state decides.
 func (l *ClaimLoop) run(quit, abort context.Context) {
 	state := newClaimState(l.cfg.Workers, l.cfg.BatchSize, l.cfg.ClaimsInFlight, l.cfg.Driver.OneWriter())
-	claims, claimed := l.startClaimers(quit, abort)
+	claims, claimed, stopClaimers := l.startClaimers(quit, abort)
 	defer func() {
 		for range state.inFlight {
 			l.handOut(<-claimed)
 		}
-		close(claims)
+		stopClaimers()
 	}()
 
 	poll := time.NewTicker(l.cfg.PollInterval)
@@ -211,22 +212,27 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 
 // startClaimers starts a goroutine for each claim that may be on its way
 // at once, which claims as many jobs as each limit it takes from claims
-// asks for and sends back what it claimed on claimed, until claims is
-// closed. Claims run on goroutines that live as long as the loop, rather
-// than one each, because a claim grows its goroutine's stack deep into
-// SQLite: a fresh goroutine would grow it again, by copying, every claim.
-// Neither channel blocks a sender that keeps to ClaimsInFlight.
-func (l *ClaimLoop) startClaimers(quit, abort context.Context) (claims chan<- int, claimed <-chan claimResult) {
+// asks for and sends back what it claimed on claimed, until stop, which
+// waits for them to return. Claims run on goroutines that live as long as
+// the loop, rather than one each, because a claim grows its goroutine's
+// stack deep into SQLite: a fresh goroutine would grow it again, by
+// copying, every claim. Neither channel blocks a sender that keeps to
+// ClaimsInFlight; the loop calls stop once it took every result.
+func (l *ClaimLoop) startClaimers(quit, abort context.Context) (claims chan<- int, claimed <-chan claimResult, stop func()) {
 	limits := make(chan int, l.cfg.ClaimsInFlight)
 	results := make(chan claimResult, l.cfg.ClaimsInFlight)
+	var wg sync.WaitGroup
 	for range l.cfg.ClaimsInFlight {
-		go func() {
+		wg.Go(func() {
 			for limit := range limits {
 				results <- l.claim(quit, abort, limit)
 			}
-		}()
+		})
 	}
-	return limits, results
+	return limits, results, func() {
+		close(limits)
+		wg.Wait()
+	}
 }
 
 // claim locks up to limit jobs of the topics that have a handler and room,

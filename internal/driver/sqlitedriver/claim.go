@@ -113,10 +113,10 @@ func (d *Driver) claimIn(ctx context.Context, db *sql.DB, tx *sql.Tx, choose *st
 	return claimed, nil
 }
 
-// scanChosen scans the rows of claimSQL, and closes them:
-// the jobs a claim of up to limit jobs chose and their rowids, by which the
-// claim locks them (one seek into the table, where an id would take a seek
-// into the id's index first).
+// scanChosen scans the rows of claimSQL, and closes them: the jobs a claim
+// of up to limit jobs chose, and their rowids, by which the claim locks
+// them (one seek into the table, where an id would take a seek into the
+// id's index first).
 func scanChosen(rows *sql.Rows, limit int) ([]driver.JobRow, []int64, error) {
 	defer rows.Close()
 	chosen, rowids := make([]driver.JobRow, 0, limit), make([]int64, 0, limit)
@@ -183,7 +183,8 @@ const claimOneSQL = `UPDATE _jobs
 const maxTerms = 500
 
 // firstDue selects the rowids (job_rowid) of the :limit first due pending
-// jobs, in claim order, of `topics` topics, at most each topic's limit of each.
+// jobs, in claim order, of `topics` topics, at most each topic's limit of
+// each.
 func firstDue(topics int) string {
 	if topics == 1 {
 		return `SELECT job_rowid FROM (` + topicDue("0") + `)`
@@ -205,9 +206,10 @@ func firstDue(topics int) string {
 
 // topicDue selects the rowid (job_rowid), id, priority and run_at of the
 // :limit<n> first due pending jobs of the topic numbered n, in claim order:
-// three range scans, each in the order of its index, merged. SQLite runs each scan as a
-// co-routine and the merge pulls from them only the rows it keeps, so the
-// topic costs about :limit<n> index entries, without sorting.
+// three range scans, each in the order of its index, merged. SQLite runs
+// each scan as a co-routine and the merge pulls from them only the rows it
+// keeps, so the topic costs about :limit<n> index entries, without
+// sorting.
 //
 // The jobs of priority 0 are read from their own index up to the first one
 // not due yet: jobs scheduled ahead, however many, cost nothing. Those of

@@ -86,10 +86,11 @@ var migrations = []string{
 	// (status, created) was written when it was stored and moved at each of
 	// its two changes of status (claimed, then finished): 5 of the 11 index
 	// writes of a job's life, on the one writer the app shares, for Stats
-	// alone (no listing read it). Stats now counts each status in an index that holds it:
-	// pending jobs in theirs, processing ones in the lock index, completed
-	// ones in the retention index, and failed and cancelled ones — jobs a
-	// busy queue seldom makes — in a partial index of their own.
+	// alone (no listing read it). Stats now counts each status in an index
+	// that holds it: pending jobs in theirs, processing ones in the lock
+	// index, completed ones in the retention index, and failed and
+	// cancelled ones — jobs a busy queue seldom makes — in a partial index
+	// of their own.
 	`DROP INDEX IF EXISTS _jobs_status_created_idx;
 	CREATE INDEX IF NOT EXISTS _jobs_failed_cancelled_idx ON _jobs (status)
 		WHERE status IN ('failed', 'cancelled');`,
