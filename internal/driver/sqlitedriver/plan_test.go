@@ -149,19 +149,7 @@ func claimOf(topics []string, now time.Time) driver.ClaimParams {
 // topics that wait seeks each once per topic (and once more for its oldest
 // job): neither scans the table.
 func TestLookAheadsSeekThePendingIndexes(t *testing.T) {
-	write, read := openDB(t)
-	d := sqlitedriver.New(write, read)
-	if err := d.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	now := time.Now()
-	jobs := handledJobs(now)
-	for i := range jobs {
-		jobs[i].Priority = i%3 - 1
-	}
-	if _, err := d.Insert(t.Context(), jobs); err != nil {
-		t.Fatalf("Insert: %v", err)
-	}
+	d, _, now := withJobsOfEveryPriority(t)
 	nextRunAt, err := sqlitedriver.ExplainNextRunAt(t.Context(), d, driver.NextRunAtParams{Topics: []string{"t0", "t1"}})
 	if err != nil {
 		t.Fatalf("explain NextRunAt: %v", err)
@@ -171,19 +159,19 @@ func TestLookAheadsSeekThePendingIndexes(t *testing.T) {
 		t.Fatalf("explain WaitingTopics: %v", err)
 	}
 	for name, plan := range map[string]string{"NextRunAt": nextRunAt, "WaitingTopics": waitingTopics} {
-		for _, line := range strings.Split(plan, "\n") {
-			if strings.Contains(line+" ", " _jobs ") && !pendingSeek.MatchString(line) {
-				t.Errorf("%s reads the jobs otherwise than by seeking the pending indexes (%q):\n%s",
-					name, strings.TrimSpace(line), plan)
+		for _, step := range jobSteps(plan) {
+			if !pendingSeek.MatchString(step) {
+				t.Errorf("%s reads the jobs otherwise than by seeking the pending indexes (%q):\n%s", name, step, plan)
 			}
 		}
 	}
 }
 
-// TestStatsReadsOnlyIndexesOfEachStatus: with jobs of every status and
-// priority stored, Stats counts them without reading the table: every step
-// of its plan reads a covering index.
-func TestStatsReadsOnlyIndexesOfEachStatus(t *testing.T) {
+// withJobsOfEveryPriority returns a driver over a fresh database, and its
+// write handle, with the jobs of handledJobs stored at priorities -1, 0 and
+// 1 in turn, and the time they were made due by.
+func withJobsOfEveryPriority(t *testing.T) (*sqlitedriver.Driver, *dbx.DB, time.Time) {
+	t.Helper()
 	write, read := openDB(t)
 	d := sqlitedriver.New(write, read)
 	if err := d.Migrate(t.Context()); err != nil {
@@ -197,6 +185,25 @@ func TestStatsReadsOnlyIndexesOfEachStatus(t *testing.T) {
 	if _, err := d.Insert(t.Context(), jobs); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
+	return d, write, now
+}
+
+// jobSteps returns the steps of plan that read the job table, trimmed.
+func jobSteps(plan string) []string {
+	var steps []string
+	for _, line := range strings.Split(plan, "\n") {
+		if strings.Contains(line+" ", " _jobs ") {
+			steps = append(steps, strings.TrimSpace(line))
+		}
+	}
+	return steps
+}
+
+// TestStatsReadsOnlyIndexesOfEachStatus: with jobs of every status and
+// priority stored, Stats counts them without reading the table: every step
+// of its plan reads a covering index.
+func TestStatsReadsOnlyIndexesOfEachStatus(t *testing.T) {
+	d, write, _ := withJobsOfEveryPriority(t)
 	_, err := write.NewQuery(`UPDATE _jobs SET status = CASE (rowid / 2) % 4 WHEN 0 THEN 'processing' WHEN 1 THEN 'completed'
 		WHEN 2 THEN 'failed' ELSE 'cancelled' END WHERE rowid % 2 = 0`).Execute()
 	if err != nil {
@@ -206,9 +213,9 @@ func TestStatsReadsOnlyIndexesOfEachStatus(t *testing.T) {
 	if err != nil {
 		t.Fatalf("explain Stats: %v", err)
 	}
-	for _, line := range strings.Split(plan, "\n") {
-		if strings.Contains(line+" ", " _jobs ") && !strings.Contains(line, " USING COVERING INDEX ") {
-			t.Errorf("Stats reads the table (%q):\n%s", strings.TrimSpace(line), plan)
+	for _, step := range jobSteps(plan) {
+		if !strings.Contains(step, " USING COVERING INDEX ") {
+			t.Errorf("Stats reads the table (%q):\n%s", step, plan)
 		}
 	}
 }
