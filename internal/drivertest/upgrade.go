@@ -20,9 +20,9 @@ type OldSchema struct {
 
 // Upgrade checks that jobs stored by an older schema version read back,
 // once d migrated the schema to the newest, with priority 0 and no unique
-// key, and that they are claimed and looked ahead to among jobs stored
-// since, with priorities and unique keys, and counted. d is a driver over a fresh
-// database, which old creates.
+// key, and that they are claimed, looked ahead to and counted among jobs
+// stored since, with priorities and unique keys. d is a driver over a
+// fresh database, which old creates.
 func Upgrade(t *testing.T, d driver.Driver, old OldSchema) {
 	t.Helper()
 	if err := old.Migrate(t.Context()); err != nil {
