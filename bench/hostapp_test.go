@@ -26,11 +26,12 @@ func TestParseStatCPU(t *testing.T) {
 // TestParseHostConfigs checks that the baseline must come first and that
 // an unknown letter is an error.
 func TestParseHostConfigs(t *testing.T) {
-	got, err := parseHostConfigs("a, c,e")
+	got, err := parseHostConfigs("a, c,e,g")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 || got[0].id != "a" || !got[0].disabled || !got[1].writeBack || !got[2].inTx {
+	if len(got) != 4 || got[0].id != "a" || !got[0].disabled || !got[1].writeBack || !got[2].inTx ||
+		!got[3].inTx || !got[3].writeBack {
 		t.Errorf("got %+v", got)
 	}
 	for _, bad := range []string{"b,a", "a,x", ""} {
