@@ -112,6 +112,13 @@ type ClaimParams struct {
 	// them at Now, in the claim's own transaction: a busy queue records the
 	// ends of its last jobs and takes its next ones in one write.
 	Outcomes []Outcome
+	// Bind, when set, makes the claim late: the other fields are ignored,
+	// and the driver calls Bind once, when the claim's transaction holds
+	// the write lock on a database with one writer (see OneWriter), or as
+	// the claim begins on others, and claims what it returns. A claim that
+	// fails before then never calls it. A queue that waits its turn for
+	// the one writer thus reserves its workers only once the turn came.
+	Bind func() ClaimParams
 }
 
 // ClaimTopic is one topic of a claim.

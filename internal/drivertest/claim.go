@@ -140,6 +140,44 @@ func testClaimNothing(t *testing.T, s *suite) {
 	}
 }
 
+// testLateClaim: a late claim (ClaimParams.Bind) calls Bind once and claims
+// what it returns, whatever its other fields say; one whose Bind returns
+// outcomes and no worker writes the outcomes and claims nothing.
+func testLateClaim(t *testing.T, s *suite) {
+	d := s.open(t)
+	insert(t, d, topicJob("a1", "a", t0), topicJob("a2", "a", t0.Add(time.Second)), topicJob("b1", "b", t0))
+	p := claimOf(t0, t0.Add(lock), 10, "b")
+	binds := 0
+	p.Bind = func() driver.ClaimParams {
+		binds++
+		return claimOf(t0, t0.Add(lock), 1, "a")
+	}
+	rows := claim(t, d, p)
+	wantIDs(t, "late claim", idsOf(rows), []string{"a1"})
+	if binds != 1 {
+		t.Fatalf("the late claim bound %d times, want once", binds)
+	}
+
+	outcomeOnly := driver.ClaimParams{Bind: func() driver.ClaimParams {
+		binds++
+		return driver.ClaimParams{Now: t0.Add(time.Minute), Outcomes: []driver.Outcome{
+			{ID: "a1", LockVersion: rows[0].LockVersion, Status: driver.StatusCompleted},
+		}}
+	}}
+	wantIDs(t, "late claim of no worker", idsOf(claim(t, d, outcomeOnly)), []string{})
+	if binds != 2 {
+		t.Fatalf("the late claims bound %d times, want twice", binds)
+	}
+	if st := get(t, d, "a1").Status; st != driver.StatusCompleted {
+		t.Fatalf("job completed by a late claim's outcome is %s", st)
+	}
+	for _, id := range []string{"a2", "b1"} {
+		if st := get(t, d, id).Status; st != driver.StatusPending {
+			t.Fatalf("job %s, which no late claim bound, is %s, want pending", id, st)
+		}
+	}
+}
+
 // testConcurrentClaims: many claimers racing over one table never receive
 // the same job, and together claim every job.
 func testConcurrentClaims(t *testing.T, s *suite) {

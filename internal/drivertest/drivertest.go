@@ -47,6 +47,7 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"ClaimPassesForeignBacklog", testClaimPassesForeignBacklog},
 		{"ClaimAcrossManyTopics", testClaimAcrossManyTopics},
 		{"ClaimOfNothing", testClaimNothing},
+		{"LateClaimBindsOnce", testLateClaim},
 		{"ConcurrentClaimsNeverShareAJob", testConcurrentClaims},
 		{"ClaimHonoursTopicLimits", testClaimTopicLimits},
 		{"ClaimLocksEachTopicForItsTime", testClaimTopicLocks},

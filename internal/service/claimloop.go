@@ -19,6 +19,11 @@ const maxOutcomesPerClaim = maxFinishBatch
 // database busy (see gatherFor).
 const gatherWait = time.Millisecond
 
+// slowClaim is how long late claims take, on average, when several wait
+// for the writer at once (see claimState): four times what a claim of a
+// full batch takes when it waits for nothing.
+const slowClaim = 2 * time.Millisecond
+
 // gatherFor is how long a claim waits for more workers to free up while a
 // backlog waits, after a claim that took took: gatherWait, or as long as a
 // claim waits in its turn after a busy one (see paceAfter), for then a
@@ -86,6 +91,12 @@ type ClaimLoop struct {
 	// the first of them warns, the others only inform, so one crash or
 	// restart, whose locks expire a poll or two apart, warns once.
 	recovering bool
+	// mu guards state, which the loop changes as events come in, and a
+	// late claim's claimer when it binds its workers (see bind): that
+	// claimer holds the writer, so it must not wait for the loop, which
+	// may be waiting for the writer itself (to recover expired locks).
+	mu    sync.Mutex
+	state claimState
 	runner
 }
 
@@ -114,6 +125,7 @@ func (l *ClaimLoop) Stop(ctx context.Context) error { return l.stop(ctx) }
 
 // claimResult is what one claim brought back to the loop.
 type claimResult struct {
+	// limit is how many workers the claim reserved.
 	limit int
 	rows  []driver.JobRow
 	err   error
@@ -124,10 +136,13 @@ type claimResult struct {
 // run is the loop: it waits for a reason to claim, and claims as the claim
 // state decides.
 func (l *ClaimLoop) run(quit, abort context.Context) {
-	state := newClaimState(l.cfg.Workers, l.cfg.BatchSize, l.cfg.ClaimsInFlight, l.cfg.Driver.OneWriter())
+	l.state = newClaimState(l.cfg.Workers, l.cfg.BatchSize, l.cfg.ClaimsInFlight, l.cfg.Driver.OneWriter())
 	claims, claimed, stopClaimers := l.startClaimers(quit, abort)
 	defer func() {
-		for range state.inFlight {
+		l.mu.Lock()
+		inFlight := l.state.inFlight
+		l.mu.Unlock()
+		for range inFlight {
 			l.handOut(<-claimed)
 		}
 		stopClaimers()
@@ -147,22 +162,24 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 	var took time.Duration
 
 	l.recoverExpired(quit)
-	state.want()
+	l.update((*claimState).want)
 	lookAhead := true
 	for {
+		l.mu.Lock()
 		for {
-			limit, startGather := state.next()
+			limit, startGather := l.state.next()
 			if startGather {
 				gather.Reset(gatherFor(took))
-				state.gatherStarted()
+				l.state.gatherStarted()
 			}
 			if limit == 0 {
 				break
 			}
-			state.claimed(limit)
+			l.state.claimed(limit)
 			gather.Stop() // it gathered for this claim (see claimState.claimed)
 			claims <- limit
 		}
+		l.mu.Unlock()
 		if at := l.cfg.Waker.Next(); !at.Equal(timerAt) {
 			timerAt = at
 			timer.Stop()
@@ -175,39 +192,63 @@ func (l *ClaimLoop) run(quit, abort context.Context) {
 		case <-quit.Done():
 			return
 		case res := <-claimed:
-			state.returned(res.limit, len(res.rows), res.err != nil)
 			if l.cfg.Driver.OneWriter() {
 				took = (3*took + res.took) / 4
 			}
-			if wait := paceAfter(took); !state.backlog && wait > 0 {
-				state.paced()
-				pace.Reset(wait)
-			}
+			var backlog bool
+			l.update(func(s *claimState) {
+				s.returned(res.limit, len(res.rows), res.err != nil)
+				s.timed(took >= slowClaim)
+				backlog = s.backlog
+				if wait := paceAfter(took); !backlog && wait > 0 {
+					s.paced()
+					pace.Reset(wait)
+				}
+			})
 			l.reportClaim(quit, res.err)
 			l.handOut(res)
-			if !state.backlog && lookAhead && res.err == nil {
+			if !backlog && lookAhead && res.err == nil {
 				l.lookAhead(quit)
 				lookAhead = false
 			}
 		case <-l.cfg.Waker.Woken():
-			state.want()
+			l.update((*claimState).want)
 		case <-poll.C:
 			l.recoverExpired(quit)
-			state.want()
+			l.update((*claimState).want)
 			lookAhead = true
 		case <-timer.C:
 			l.cfg.Waker.Passed(timerAt)
 			timerAt = time.Time{}
-			state.want()
+			l.update((*claimState).want)
 			lookAhead = true
 		case <-gather.C:
-			state.gatherRang()
+			l.update((*claimState).gatherRang)
 		case <-pace.C:
-			state.paceEnded()
+			l.update((*claimState).paceEnded)
 		case <-l.cfg.Freed:
-			state.freed(1 + drain(l.cfg.Freed))
+			n := 1 + drain(l.cfg.Freed)
+			l.update(func(s *claimState) { s.freed(n) })
 		}
 	}
+}
+
+// update changes the claim state under its lock.
+func (l *ClaimLoop) update(change func(s *claimState)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	change(&l.state)
+}
+
+// bind reserves the workers of a late claim that holds the writer: those
+// free now, none once the loop was told to quit.
+func (l *ClaimLoop) bind(quit context.Context) (limit int) {
+	if quit.Err() != nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state.bind()
 }
 
 // startClaimers starts a goroutine for each claim that may be on its way
@@ -238,27 +279,54 @@ func (l *ClaimLoop) startClaimers(quit, abort context.Context) (claims chan<- in
 // claim locks up to limit jobs of the topics that have a handler and room,
 // unless the loop was told to quit before the claim began. A claim that
 // began is seen through, under abort.
+//
+// On a database with one writer the claim is late: the driver binds it
+// once it holds the writer (driver.ClaimParams.Bind), and only then does
+// it reserve its workers — those free then, not limit — its topics' room,
+// and the outcomes it writes first, all of which gathered while it waited.
 func (l *ClaimLoop) claim(quit, abort context.Context, limit int) claimResult {
-	res := claimResult{limit: limit}
+	late := l.cfg.Driver.OneWriter()
+	var res claimResult
+	if !late {
+		res.limit = limit
+	}
 	if quit.Err() != nil {
 		return res
 	}
-	now := l.cfg.Clock.Now()
-	topics := l.cfg.Reserve(limit, now)
-	defer func() { l.cfg.Unreserve(topics, res.rows) }()
+	var topics []driver.ClaimTopic
 	var outcomes []driver.Outcome
-	if l.cfg.TakeOutcomes != nil {
-		outcomes = l.cfg.TakeOutcomes(maxOutcomesPerClaim)
+	bound := false
+	bind := func() driver.ClaimParams {
+		bound = true
+		if late {
+			res.limit = l.bind(quit)
+		}
+		now := l.cfg.Clock.Now()
+		if res.limit > 0 {
+			topics = l.cfg.Reserve(res.limit, now)
+		}
+		if l.cfg.TakeOutcomes != nil {
+			outcomes = l.cfg.TakeOutcomes(maxOutcomesPerClaim)
+		}
+		return driver.ClaimParams{Topics: topics, Limit: res.limit, Now: now, Outcomes: outcomes}
 	}
-	if len(topics) == 0 && len(outcomes) == 0 {
-		return res
+	defer func() {
+		if bound && res.limit > 0 {
+			l.cfg.Unreserve(topics, res.rows)
+		}
+	}()
+	p := driver.ClaimParams{Bind: bind}
+	if !late {
+		if p = bind(); len(p.Topics) == 0 && len(p.Outcomes) == 0 {
+			return res
+		}
 	}
 	ctx, cancel := call(abort)
 	defer cancel()
 	began := time.Now()
-	res.rows, res.err = l.cfg.Driver.Claim(ctx, driver.ClaimParams{Topics: topics, Limit: limit, Now: now, Outcomes: outcomes})
+	res.rows, res.err = l.cfg.Driver.Claim(ctx, p)
 	res.took = time.Since(began)
-	if l.cfg.Settle != nil {
+	if bound && l.cfg.Settle != nil {
 		l.cfg.Settle(outcomes, res.err)
 	}
 	return res

@@ -121,3 +121,107 @@ func claimers() int {
 	stacks = stacks[:runtime.Stack(stacks, true)]
 	return strings.Count(string(stacks), "(*ClaimLoop).startClaimers.func")
 }
+
+// heldDriver is a database with one writer whose claims each wait for a
+// turn the test gives them, as claims wait for the writer behind the app's
+// writes; a claim then binds, reports the workers it bound, and claims as
+// many jobs. It implements nothing else.
+type heldDriver struct {
+	driver.Driver
+	// waiting gets a token as each claim starts to wait for its turn.
+	waiting chan struct{}
+	// turn lets one waiting claim go; closed, it lets them all go.
+	turn chan struct{}
+	// bound gets the workers each claim bound.
+	bound chan int
+}
+
+// Claim implements driver.Driver.
+func (d *heldDriver) Claim(_ context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
+	d.waiting <- struct{}{}
+	<-d.turn
+	if p.Bind != nil {
+		p = p.Bind()
+	}
+	d.bound <- p.Limit
+	rows := make([]driver.JobRow, p.Limit)
+	for i := range rows {
+		rows[i] = driver.JobRow{ID: fmt.Sprint(i), Topic: "t"}
+	}
+	return rows, nil
+}
+
+// RecoverExpired implements driver.Driver.
+func (d *heldDriver) RecoverExpired(context.Context, driver.RecoverParams) (int, error) {
+	return 0, nil
+}
+
+// NextRunAt implements driver.Driver.
+func (d *heldDriver) NextRunAt(context.Context, driver.NextRunAtParams) (time.Time, error) {
+	return time.Time{}, nil
+}
+
+// OneWriter implements driver.Driver.
+func (d *heldDriver) OneWriter() bool { return true }
+
+// TestLateClaimTakesTheWorkersFreedWhileItWaits: on a database with one
+// writer a claim reserves its workers when it holds the writer, not when it
+// goes: a claim that went for two free workers, and waited while two more
+// freed up, takes four jobs.
+func TestLateClaimTakesTheWorkersFreedWhileItWaits(t *testing.T) {
+	drv := &heldDriver{waiting: make(chan struct{}, 8), turn: make(chan struct{}), bound: make(chan int, 8)}
+	clk := new(clock.Clock)
+	waker := NewWaker(clk)
+	freed := make(chan struct{}, 8)
+	loop := NewClaimLoop(ClaimLoopConfig{
+		Driver: drv,
+		Logger: slog.New(slog.DiscardHandler),
+		Clock:  clk,
+		Waker:  waker,
+		Topics: func() []string { return []string{"t"} },
+		Reserve: func(limit int, now time.Time) []driver.ClaimTopic {
+			return []driver.ClaimTopic{{Topic: "t", Limit: limit}}
+		},
+		Unreserve:      func([]driver.ClaimTopic, []driver.JobRow) {},
+		Run:            func(driver.JobRow) {},
+		Freed:          freed,
+		Workers:        4,
+		BatchSize:      4,
+		ClaimsInFlight: 3,
+		PollInterval:   time.Hour,
+	})
+	loop.Start()
+	defer func() {
+		close(drv.turn)
+		if err := loop.Stop(t.Context()); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	}()
+	freeWorkers := func(n int) {
+		testpoll.Until(t, 5*time.Second, fmt.Sprintf("%d free workers", n), func() bool {
+			loop.mu.Lock()
+			defer loop.mu.Unlock()
+			return loop.state.free == n
+		})
+	}
+
+	waker.Wake()
+	<-drv.waiting
+	drv.turn <- struct{}{}
+	if n := <-drv.bound; n != 4 {
+		t.Fatalf("the first claim bound %d workers, want all 4", n)
+	}
+	freeWorkers(0)
+	// Its four jobs run; the claim came back full, so a claim follows as
+	// workers free up.
+	freed <- struct{}{}
+	freed <- struct{}{}
+	<-drv.waiting
+	freed <- struct{}{}
+	freed <- struct{}{}
+	freeWorkers(4)
+	drv.turn <- struct{}{}
+	if n := <-drv.bound; n != 4 {
+		t.Fatalf("a claim that waited for the writer while workers freed up bound %d workers, want the 4 free", n)
+	}
+}

@@ -14,6 +14,15 @@ package service
 // same for one job as for a full batch (its transaction, its commit):
 // there a claim of half a batch would cost as much as a full one while
 // running beside nothing.
+//
+// On a database with one writer, claims are late: a claim reserves its
+// workers only once it holds the writer (bind), so no worker idles while
+// its claim waits behind the app's writes, and a claim takes every worker
+// that freed up meanwhile. While claims wait long for the writer (slow),
+// several wait at once: the writer is handed to one waiter at a time, so
+// each more claim waiting is one more turn the queue gets, and each takes
+// the workers free when its turn comes; otherwise one claim waits at a
+// time.
 type claimState struct {
 	// batchSize is the most jobs one claim takes.
 	batchSize int
@@ -40,6 +49,14 @@ type claimState struct {
 	// found the database busy (see paceAfter): claims wait, unless a
 	// backlog does.
 	pacing bool
+	// late is set on a database with one writer: claims bind their
+	// workers when they hold the writer, not when they go.
+	late bool
+	// slow is set while late claims wait long for the writer (see
+	// slowClaim): then up to maxInFlight wait at once, and a backlog's
+	// claim does not gather workers first, since more free up while it
+	// waits.
+	slow bool
 }
 
 // newClaimState returns the state of a loop with workers free workers, on a
@@ -55,20 +72,33 @@ func newClaimState(workers, batchSize, maxInFlight int, oneWriter bool) claimSta
 		minClaim:    minClaim,
 		maxInFlight: maxInFlight,
 		free:        workers,
+		late:        oneWriter,
 	}
 }
 
 // next decides what to do now: claim limit jobs (limit > 0); or nothing but
 // start the gather timer (gather), when a backlog waits for more workers to
 // free up; or nothing.
+//
+// A late claim's limit is what it could fill if it held the writer now;
+// it binds its workers later (see bind).
 func (s claimState) next() (limit int, gather bool) {
-	if !s.wanted || s.free == 0 || s.inFlight == s.maxInFlight || (s.pacing && !s.backlog) {
+	if !s.wanted || s.free == 0 || s.inFlight >= s.inFlightLimit() || (s.pacing && !s.backlog) {
 		return 0, false
 	}
-	if s.backlog && s.free < s.minClaim && !s.gathered {
+	if s.backlog && s.free < s.minClaim && !s.gathered && !(s.late && s.slow) {
 		return 0, !s.gathering
 	}
 	return min(s.free, s.batchSize), false
+}
+
+// inFlightLimit is how many claims may be on their way now: maxInFlight,
+// but one late claim at a time unless claims are slow.
+func (s claimState) inFlightLimit() int {
+	if s.late && !s.slow {
+		return 1
+	}
+	return s.maxInFlight
 }
 
 // want asks for a claim.
@@ -81,18 +111,34 @@ func (s *claimState) want() {
 // workers free up. It ends the gathering, whose timer the loop stops: the
 // next claim gathers anew, so a timer started for this claim cannot ring
 // for the next one and cut its wait short.
+//
+// An early claim reserves its workers now; a late one when it binds.
 func (s *claimState) claimed(limit int) {
-	s.free -= limit
+	if !s.late {
+		s.free -= limit
+	}
 	s.inFlight++
 	s.wanted, s.gathering, s.gathered = s.backlog, false, false
 }
 
+// bind reserves the workers of a late claim that holds the writer: as many
+// as are free, up to a batch, maybe none.
+func (s *claimState) bind() (limit int) {
+	limit = min(s.free, s.batchSize)
+	s.free -= limit
+	return limit
+}
+
 // returned records a claim of limit jobs that came back with got jobs, or
 // failed: the workers it did not fill are free again. A full claim means
-// more jobs may wait, and asks for another.
+// more jobs may wait, and asks for another. A late claim that bound no
+// worker (limit 0) tells nothing of a backlog.
 func (s *claimState) returned(limit, got int, failed bool) {
 	s.inFlight--
 	s.free += limit - got
+	if limit == 0 && !failed {
+		return
+	}
 	s.backlog = !failed && got == limit
 	if s.backlog {
 		s.wanted = true
@@ -112,6 +158,11 @@ func (s *claimState) paced() {
 // paceEnded records that the loop's turn came.
 func (s *claimState) paceEnded() {
 	s.pacing = false
+}
+
+// timed records whether claims wait long for the writer now.
+func (s *claimState) timed(slow bool) {
+	s.slow = slow
 }
 
 // gatherStarted records that the gather timer was started.

@@ -100,9 +100,11 @@ func TestClaimStateBusyQueueClaimsInBatches(t *testing.T) {
 }
 
 // TestClaimStateOneWriterWaitsForAFullBatch: on a database with one writer
-// (SQLite), while a backlog waits a claim waits for every worker it can
-// fill — not half a batch — or for the gather timer; a wake-up with no
-// backlog still claims at once whatever is free.
+// (SQLite), claims are late: a claim reserves its workers only when it holds
+// the writer, and takes those free then. While claims do not wait long for
+// the writer, one waits at a time, and while a backlog waits a claim waits
+// for every worker it can fill — not half a batch — or for the gather
+// timer; a wake-up with no backlog still claims at once whatever is free.
 func TestClaimStateOneWriterWaitsForAFullBatch(t *testing.T) {
 	oneWriter := newClaimState(10, 4, 2, true)
 	if oneWriter.minClaim != 4 {
@@ -110,16 +112,61 @@ func TestClaimStateOneWriterWaitsForAFullBatch(t *testing.T) {
 	}
 	runClaimSteps(t, oneWriter, []claimStep{
 		{"a wake-up", (*claimState).want, 4, false},
+		{"a second wake-up while the claim waits for the writer: one at a time", (*claimState).want, 0, false},
+		{"the claim holds the writer", binds(t, 4), 0, false},
 		{"the claim came back full", func(s *claimState) { s.returned(4, 4, false) }, 4, false},
+		{"the second holds the writer", binds(t, 4), 0, false},
 		{"the second came back full, two workers free: gather, not claim two",
 			func(s *claimState) { s.returned(4, 4, false) }, 0, true},
 		{"one more freed while gathering", func(s *claimState) { s.freed(1) }, 0, false},
 		{"a fourth freed: a full batch", func(s *claimState) { s.freed(1) }, 4, false},
+		{"two more freed while it waits for the writer: it binds four, a batch", func(s *claimState) {
+			s.freed(2)
+			binds(t, 4)(s)
+		}, 0, false},
 		{"that claim came back short: the backlog's wish still stands, once",
-			func(s *claimState) { s.returned(4, 1, false) }, 3, false},
-		{"that claim came back short too", func(s *claimState) { s.returned(3, 1, false) }, 0, false},
-		{"a wake-up with no backlog: the two free workers at once", (*claimState).want, 2, false},
+			func(s *claimState) { s.returned(4, 1, false) }, 4, false},
+		{"it binds the five free workers, up to a batch", binds(t, 4), 0, false},
+		{"that claim came back short too", func(s *claimState) { s.returned(4, 1, false) }, 0, false},
+		{"a wake-up with no backlog: a claim at once", (*claimState).want, 4, false},
 	})
+}
+
+// TestClaimStateSlowLateClaimsWaitTogether: while late claims wait long for
+// the writer, a backlog keeps as many claims waiting as may be, without
+// gathering workers first; each binds the workers free when its turn comes,
+// maybe none, and one that bound none tells nothing of the backlog. Once
+// claims are quick again, one waits at a time.
+func TestClaimStateSlowLateClaimsWaitTogether(t *testing.T) {
+	s := newClaimState(10, 10, 3, true)
+	s.timed(true)
+	runClaimSteps(t, s, []claimStep{
+		{"a wake-up", (*claimState).want, 10, false},
+		{"no backlog: one claim", func(*claimState) {}, 0, false},
+		{"it holds the writer", binds(t, 10), 0, false},
+		{"it came back full", func(s *claimState) { s.returned(10, 10, false) }, 0, false},
+		{"four workers freed: a claim, without gathering", func(s *claimState) { s.freed(4) }, 4, false},
+		{"a second claim waits beside it", func(*claimState) {}, 4, false},
+		{"and a third", func(*claimState) {}, 4, false},
+		{"three claims wait", func(*claimState) {}, 0, false},
+		{"the first holds the writer: the four free workers", binds(t, 4), 0, false},
+		{"the second holds the writer: no worker free", binds(t, 0), 0, false},
+		{"the second came back: the backlog still waits", func(s *claimState) { s.returned(0, 0, false) }, 0, false},
+		{"the first came back full", func(s *claimState) { s.returned(4, 4, false) }, 0, false},
+		{"its workers freed: another claim", func(s *claimState) { s.freed(10) }, 10, false},
+		{"claims are quick again: one waits at a time", func(s *claimState) { s.timed(false) }, 0, false},
+	})
+}
+
+// binds returns a step that binds a late claim's workers, and checks it
+// bound want.
+func binds(t *testing.T, want int) func(s *claimState) {
+	return func(s *claimState) {
+		t.Helper()
+		if got := s.bind(); got != want {
+			t.Fatalf("bind() = %d, want %d (state %+v)", got, want, *s)
+		}
+	}
 }
 
 // TestClaimStateSecondClaimOverlapsTheFirst: with two claims allowed on

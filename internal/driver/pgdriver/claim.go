@@ -121,8 +121,11 @@ func claimArgs(p driver.ClaimParams) []any {
 // indexes: one batch, one implicit transaction with an asynchronous
 // commit. Concurrent claims of any number of processes skip
 // each other's rows instead of waiting, and never return one job twice. Rows
-// come back in claim order.
+// come back in claim order. A late claim (p.Bind) binds as it begins.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
+	if p.Bind != nil {
+		p = p.Bind()
+	}
 	p.Topics = withRoom(p.Topics)
 	claiming := p.Limit > 0 && len(p.Topics) > 0
 	if !claiming && len(p.Outcomes) == 0 {

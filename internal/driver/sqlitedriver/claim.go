@@ -33,28 +33,41 @@ import (
 // which would make SQLite build a temporary table for every claim. The
 // transaction holds the write lock from its start (see writeTx), so the
 // jobs read are still pending when they are locked.
+//
+// A late claim (p.Bind) binds once the transaction holds the write lock.
+// Its claim statement, which depends on the number of topics, is the one
+// prepared for the number of topics of the last claim; a claim of another
+// number compiles its own in the transaction, and leaves it prepared for
+// the next.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
-	p.Topics = withRoom(p.Topics)
-	claiming := p.Limit > 0 && len(p.Topics) > 0
-	if !claiming && len(p.Outcomes) == 0 {
-		return nil, nil
+	bind := p.Bind
+	if bind == nil {
+		p.Topics = withRoom(p.Topics)
+		claiming := p.Limit > 0 && len(p.Topics) > 0
+		if !claiming && len(p.Outcomes) == 0 {
+			return nil, nil
+		}
+		bind = func() driver.ClaimParams { return p }
+		if claiming {
+			d.stmts.claims.forTopics(len(p.Topics))
+		}
 	}
-	stmts := []*statement{&d.stmts.finishOne}
-	var choose *statement
-	if claiming {
-		choose = d.stmts.claims.forTopics(len(p.Topics))
-		stmts = append(stmts, choose, &d.stmts.claimOne)
+	stmts := []*statement{&d.stmts.finishOne, &d.stmts.claimOne}
+	if choose := d.stmts.claims.latest(); choose != nil {
+		stmts = append(stmts, choose)
 	}
 	var rows []driver.JobRow
 	err := d.writeTx(ctx, stmts, func(ctx context.Context, db *sql.DB, tx *sql.Tx) error {
+		p := bind()
+		p.Topics = withRoom(p.Topics)
 		if _, err := d.finishIn(ctx, db, tx, p.Outcomes, p.Now); err != nil {
 			return err
 		}
-		if !claiming {
+		if p.Limit <= 0 || len(p.Topics) == 0 {
 			return nil
 		}
 		var err error
-		rows, err = d.claimIn(ctx, db, tx, choose, p)
+		rows, err = d.claimIn(ctx, db, tx, d.stmts.claims.forTopics(len(p.Topics)), p)
 		return err
 	})
 	if err != nil {
@@ -259,6 +272,8 @@ func claimArgs(p driver.ClaimParams) []any {
 type claimStatements struct {
 	mu       sync.Mutex
 	byTopics map[int]*statement
+	// last is the statement asked for last.
+	last *statement
 }
 
 // forTopics returns the claim statement for `topics` topics.
@@ -273,7 +288,16 @@ func (c *claimStatements) forTopics(topics int) *statement {
 		stmt = &statement{sql: claimSQL(topics)}
 		c.byTopics[topics] = stmt
 	}
+	c.last = stmt
 	return stmt
+}
+
+// latest returns the claim statement asked for last, or nil before the
+// first.
+func (c *claimStatements) latest() *statement {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
 }
 
 // close releases every prepared statement.

@@ -73,9 +73,12 @@ func (d *Driver) InTransaction(write, read dbx.Builder) *Driver {
 	return &Driver{write: write, read: read, handle: d.handle, stmts: d.stmts}
 }
 
-// ClaimsInFlight is 1: SQLite's single writer would run a second claim
-// after the first anyway.
-func (d *Driver) ClaimsInFlight() int { return 1 }
+// ClaimsInFlight is 3. SQLite's single writer runs claims one after
+// another, and a claim binds its workers only once it holds the writer
+// (late claims, see driver.ClaimParams.Bind), so more claims than one wait
+// at once only while the app's writes keep the writer busy: each waiting
+// claim is one more turn for the queue among the app's writers.
+func (d *Driver) ClaimsInFlight() int { return 3 }
 
 // OneWriter is true: SQLite has one writer, which the app's own writes
 // queue for too.
