@@ -50,10 +50,29 @@ func TestRecoveryWarnsOncePerRunOfPolls(t *testing.T) {
 	}
 }
 
-// countingDriver claims nothing, counts its claims, and finds no job
-// expired or delayed; it implements nothing else.
-type countingDriver struct {
+// quietDriver is a database with one writer in which no job's lock ever
+// expires and no job is delayed; the test drivers that embed it claim. It
+// implements nothing else.
+type quietDriver struct {
 	driver.Driver
+}
+
+// RecoverExpired implements driver.Driver.
+func (quietDriver) RecoverExpired(context.Context, driver.RecoverParams) (int, error) {
+	return 0, nil
+}
+
+// NextRunAt implements driver.Driver.
+func (quietDriver) NextRunAt(context.Context, driver.NextRunAtParams) (time.Time, error) {
+	return time.Time{}, nil
+}
+
+// OneWriter implements driver.Driver.
+func (quietDriver) OneWriter() bool { return true }
+
+// countingDriver claims nothing and counts its claims.
+type countingDriver struct {
+	quietDriver
 	claims atomic.Int64
 }
 
@@ -63,29 +82,14 @@ func (d *countingDriver) Claim(context.Context, driver.ClaimParams) ([]driver.Jo
 	return nil, nil
 }
 
-// RecoverExpired implements driver.Driver.
-func (d *countingDriver) RecoverExpired(context.Context, driver.RecoverParams) (int, error) {
-	return 0, nil
-}
-
-// NextRunAt implements driver.Driver.
-func (d *countingDriver) NextRunAt(context.Context, driver.NextRunAtParams) (time.Time, error) {
-	return time.Time{}, nil
-}
-
-// OneWriter implements driver.Driver.
-func (d *countingDriver) OneWriter() bool { return true }
-
-// TestStopEndsTheClaimers: the goroutines a claim loop claims on live as
-// long as the loop, and have returned when Stop returns.
-func TestStopEndsTheClaimers(t *testing.T) {
-	drv := &countingDriver{}
-	clk := new(clock.Clock)
-	waker := NewWaker(clk)
-	loop := NewClaimLoop(ClaimLoopConfig{
+// newTestLoop returns a claim loop of drv, woken by waker, over workers
+// workers that free up on freed, with up to claimsInFlight claims of up to
+// a batch of workers jobs of the one topic "t" on their way.
+func newTestLoop(drv driver.Driver, waker *Waker, freed chan struct{}, workers, claimsInFlight int) *ClaimLoop {
+	return NewClaimLoop(ClaimLoopConfig{
 		Driver: drv,
 		Logger: slog.New(slog.DiscardHandler),
-		Clock:  clk,
+		Clock:  waker.clock,
 		Waker:  waker,
 		Topics: func() []string { return []string{"t"} },
 		Reserve: func(limit int, now time.Time) []driver.ClaimTopic {
@@ -93,12 +97,20 @@ func TestStopEndsTheClaimers(t *testing.T) {
 		},
 		Unreserve:      func([]driver.ClaimTopic, []driver.JobRow) {},
 		Run:            func(driver.JobRow) {},
-		Freed:          make(chan struct{}),
-		Workers:        4,
-		BatchSize:      4,
-		ClaimsInFlight: 2,
+		Freed:          freed,
+		Workers:        workers,
+		BatchSize:      workers,
+		ClaimsInFlight: claimsInFlight,
 		PollInterval:   time.Hour,
 	})
+}
+
+// TestStopEndsTheClaimers: the goroutines a claim loop claims on live as
+// long as the loop, and have returned when Stop returns.
+func TestStopEndsTheClaimers(t *testing.T) {
+	drv := &countingDriver{}
+	waker := NewWaker(new(clock.Clock))
+	loop := newTestLoop(drv, waker, make(chan struct{}), 4, 2)
 	loop.Start()
 	for want := int64(1); want <= 3; want++ {
 		waker.Wake()
@@ -127,7 +139,7 @@ func claimers() int {
 // writes; a claim then binds, reports the workers it bound, and claims as
 // many jobs. It implements nothing else.
 type heldDriver struct {
-	driver.Driver
+	quietDriver
 	// waiting gets a token as each claim starts to wait for its turn.
 	waiting chan struct{}
 	// turn lets one waiting claim go; closed, it lets them all go.
@@ -151,45 +163,15 @@ func (d *heldDriver) Claim(_ context.Context, p driver.ClaimParams) ([]driver.Jo
 	return rows, nil
 }
 
-// RecoverExpired implements driver.Driver.
-func (d *heldDriver) RecoverExpired(context.Context, driver.RecoverParams) (int, error) {
-	return 0, nil
-}
-
-// NextRunAt implements driver.Driver.
-func (d *heldDriver) NextRunAt(context.Context, driver.NextRunAtParams) (time.Time, error) {
-	return time.Time{}, nil
-}
-
-// OneWriter implements driver.Driver.
-func (d *heldDriver) OneWriter() bool { return true }
-
 // TestLateClaimTakesTheWorkersFreedWhileItWaits: on a database with one
 // writer a claim reserves its workers when it holds the writer, not when it
 // goes: a claim that went for two free workers, and waited while two more
 // freed up, takes four jobs.
 func TestLateClaimTakesTheWorkersFreedWhileItWaits(t *testing.T) {
 	drv := &heldDriver{waiting: make(chan struct{}, 8), turn: make(chan struct{}), bound: make(chan int, 8)}
-	clk := new(clock.Clock)
-	waker := NewWaker(clk)
+	waker := NewWaker(new(clock.Clock))
 	freed := make(chan struct{}, 8)
-	loop := NewClaimLoop(ClaimLoopConfig{
-		Driver: drv,
-		Logger: slog.New(slog.DiscardHandler),
-		Clock:  clk,
-		Waker:  waker,
-		Topics: func() []string { return []string{"t"} },
-		Reserve: func(limit int, now time.Time) []driver.ClaimTopic {
-			return []driver.ClaimTopic{{Topic: "t", Limit: limit}}
-		},
-		Unreserve:      func([]driver.ClaimTopic, []driver.JobRow) {},
-		Run:            func(driver.JobRow) {},
-		Freed:          freed,
-		Workers:        4,
-		BatchSize:      4,
-		ClaimsInFlight: 3,
-		PollInterval:   time.Hour,
-	})
+	loop := newTestLoop(drv, waker, freed, 4, 3)
 	loop.Start()
 	defer func() {
 		close(drv.turn)
