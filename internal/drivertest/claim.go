@@ -180,7 +180,15 @@ func testLateClaim(t *testing.T, s *suite) {
 
 // testConcurrentClaims: many claimers racing over one table never receive
 // the same job, and together claim every job.
-func testConcurrentClaims(t *testing.T, s *suite) {
+func testConcurrentClaims(t *testing.T, s *suite) { concurrentClaims(t, s, false) }
+
+// testConcurrentLateClaims is testConcurrentClaims with late claims
+// (ClaimParams.Bind), from the first claim of a fresh driver on, as the
+// claim loop makes them on a database with one writer.
+func testConcurrentLateClaims(t *testing.T, s *suite) { concurrentClaims(t, s, true) }
+
+// concurrentClaims races claimers, late ones or not, over one table.
+func concurrentClaims(t *testing.T, s *suite, late bool) {
 	d := s.open(t)
 	const jobs, claimers, limit = 300, 8, 7
 	batch := make([]driver.InsertParams, jobs)
@@ -198,9 +206,14 @@ func testConcurrentClaims(t *testing.T, s *suite) {
 		errs    = make(chan error, claimers)
 	)
 	for c := range claimers {
+		p := claimOf(t0.Add(time.Second), t0.Add(lock), limit, "t")
+		if late {
+			bound := p
+			p = driver.ClaimParams{Bind: func() driver.ClaimParams { return bound }}
+		}
 		wg.Go(func() {
 			for {
-				rows, err := d.Claim(t.Context(), claimOf(t0.Add(time.Second), t0.Add(lock), limit, "t"))
+				rows, err := d.Claim(t.Context(), p)
 				if err != nil {
 					errs <- err
 					return

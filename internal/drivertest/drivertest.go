@@ -49,6 +49,7 @@ func Exercise(t *testing.T, newDriver func(t *testing.T) driver.Driver) {
 		{"ClaimOfNothing", testClaimNothing},
 		{"LateClaimBindsOnce", testLateClaim},
 		{"ConcurrentClaimsNeverShareAJob", testConcurrentClaims},
+		{"ConcurrentLateClaimsNeverShareAJob", testConcurrentLateClaims},
 		{"ClaimHonoursTopicLimits", testClaimTopicLimits},
 		{"ClaimLocksEachTopicForItsTime", testClaimTopicLocks},
 		{"ClaimByPriority", testClaimByPriority},

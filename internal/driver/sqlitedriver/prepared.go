@@ -23,21 +23,32 @@ type statement struct {
 // prepare prepares the statement on db, once, and returns it (with no
 // handle, db nil, it prepares nothing and returns nil). It takes the write
 // connection for a moment, so it runs before the transaction that uses the
-// statement begins (the handle has one connection).
+// statement begins (the handle has one connection). It waits for that
+// connection without holding s.mu: a transaction that holds the connection
+// may be about to use the statement (in), which takes s.mu. Two callers
+// may both prepare it; the second closes its own and returns the first's.
 func (s *statement) prepare(ctx context.Context, db *sql.DB) (*sql.Stmt, error) {
 	if db == nil {
 		return nil, nil
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stmt == nil {
-		stmt, err := db.PrepareContext(ctx, s.sql)
-		if err != nil {
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
-		s.stmt = stmt
+	stmt := s.stmt
+	s.mu.Unlock()
+	if stmt != nil {
+		return stmt, nil
 	}
-	return s.stmt, nil
+	stmt, err := db.PrepareContext(ctx, s.sql)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stmt != nil {
+		_ = stmt.Close()
+		return s.stmt, nil
+	}
+	s.stmt = stmt
+	return stmt, nil
 }
 
 // in returns the statement bound to tx, a transaction of db. A statement
