@@ -34,23 +34,16 @@ import (
 // transaction holds the write lock from its start (see writeTx), so the
 // jobs read are still pending when they are locked.
 //
-// A late claim (p.Bind) binds once the transaction holds the write lock.
-// Its claim statement, which depends on the number of topics, is the one
-// prepared for the number of topics of the last claim; a claim of another
-// number compiles its own in the transaction, and leaves it prepared for
-// the next.
+// A late claim (p.Bind) binds once the transaction holds the write lock,
+// as the claim loop's claims all do; any claim takes a writer turn, even
+// one that turns out to have nothing to write. The claim statement, which
+// depends on the number of topics, is prepared for the number of topics of
+// the last claim; a claim of another number compiles its own in the
+// transaction, and leaves it prepared for the next.
 func (d *Driver) Claim(ctx context.Context, p driver.ClaimParams) ([]driver.JobRow, error) {
 	bind := p.Bind
 	if bind == nil {
-		p.Topics = withRoom(p.Topics)
-		claiming := p.Limit > 0 && len(p.Topics) > 0
-		if !claiming && len(p.Outcomes) == 0 {
-			return nil, nil
-		}
 		bind = func() driver.ClaimParams { return p }
-		if claiming {
-			d.stmts.claims.forTopics(len(p.Topics))
-		}
 	}
 	stmts := []*statement{&d.stmts.finishOne, &d.stmts.claimOne}
 	if choose := d.stmts.claims.latest(); choose != nil {
