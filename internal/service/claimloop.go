@@ -280,10 +280,12 @@ func (l *ClaimLoop) startClaimers(quit, abort context.Context) (claims chan<- in
 // unless the loop was told to quit before the claim began. A claim that
 // began is seen through, under abort.
 //
-// On a database with one writer the claim is late: the driver binds it
-// once it holds the writer (driver.ClaimParams.Bind), and only then does
-// it reserve its workers — those free then, not limit — its topics' room,
-// and the outcomes it writes first, all of which gathered while it waited.
+// The driver binds the claim (driver.ClaimParams.Bind): it then reserves
+// its topics' room and takes the outcomes it writes first. On a database
+// with one writer the claim is late: the driver binds it once it holds the
+// writer, and only then does it reserve its workers too — those free then,
+// not limit — all of which gathered while it waited. Elsewhere the driver
+// binds it as it begins, with the limit workers the loop reserved.
 func (l *ClaimLoop) claim(quit, abort context.Context, limit int) claimResult {
 	late := l.cfg.Driver.OneWriter()
 	var res claimResult
@@ -315,16 +317,10 @@ func (l *ClaimLoop) claim(quit, abort context.Context, limit int) claimResult {
 			l.cfg.Unreserve(topics, res.rows)
 		}
 	}()
-	p := driver.ClaimParams{Bind: bind}
-	if !late {
-		if p = bind(); len(p.Topics) == 0 && len(p.Outcomes) == 0 {
-			return res
-		}
-	}
 	ctx, cancel := call(abort)
 	defer cancel()
 	began := time.Now()
-	res.rows, res.err = l.cfg.Driver.Claim(ctx, p)
+	res.rows, res.err = l.cfg.Driver.Claim(ctx, driver.ClaimParams{Bind: bind})
 	res.took = time.Since(began)
 	if bound && l.cfg.Settle != nil {
 		l.cfg.Settle(outcomes, res.err)
